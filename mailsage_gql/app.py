@@ -1,0 +1,92 @@
+"""create_app(settings): the composition root; process resources live in lifespan state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from mailsage_gql import database
+from mailsage_gql.errors import MailsageError
+from mailsage_gql.graphql.view import MailsageGraphQL
+from mailsage_gql.rest import smtp_configs as rest_smtp_configs
+from mailsage_gql.rest.errors import mailsage_error_handler, unexpected_error_handler
+from mailsage_gql.rest.limits import BodySizeLimit
+from mailsage_gql.services.resources import Resources
+from mailsage_gql.services.secrets import load_keyring
+from mailsage_gql.settings import Settings
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    resources: Resources = request.app.state.resources
+    try:
+        await database.ping(resources.settings)
+    except Exception as exc:  # any failure means not ready; the reason is for the operator
+        return JSONResponse(
+            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "database": resources.settings.dialect})
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+    return JSONResponse(
+        {"error": {"code": code, "message": str(exc.detail), "field": None}},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app. Loads the keyring first so a missing key refuses to start, clearly.
+
+    :raises ConfigurationError: settings that cannot work.
+    """
+    resources = Resources(settings=settings, keyring=load_keyring(settings))
+    graphql = MailsageGraphQL(resources)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with database.database(settings):
+            yield
+
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            *rest_smtp_configs.routes,
+        ],
+        middleware=middleware,
+        exception_handlers={
+            MailsageError: mailsage_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unexpected_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.resources = resources
+    return app

@@ -1,0 +1,115 @@
+"""Tortoise configuration, connection start-up and aerich migrations for both dialects."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aerich import Command
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+
+from mailsage_gql.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MODEL_MODULES = ["mailsage_gql.models"]
+MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def connection_label(settings: Settings) -> str:
+    """One label per dialect: Tortoise caches SQL per label, so SQLite and PostgreSQL in one
+    process (the test suite) must not share one."""
+    return settings.dialect
+
+
+def tortoise_config(settings: Settings, *, with_aerich: bool = False) -> dict[str, Any]:
+    label = connection_label(settings)
+    if settings.dialect == "sqlite":
+        path = settings.sqlite_path
+        connection: dict[str, Any] = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": str(path),
+                # Durability: an answered sendEmail survives a crash and a power cut.
+                "journal_mode": "WAL",
+                "synchronous": "FULL",
+                "foreign_keys": "ON",
+                "busy_timeout": 10000,
+            },
+        }
+    else:
+        connection = {"engine": "tortoise.backends.asyncpg", "credentials": _pg_credentials(settings)}
+    modules = [*MODEL_MODULES, "aerich.models"] if with_aerich else MODEL_MODULES
+    return {
+        "connections": {label: connection},
+        "apps": {"models": {"models": modules, "default_connection": label}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _pg_credentials(settings: Settings) -> dict[str, Any]:
+    url = settings.database_url.replace("postgresql://", "postgres://", 1)
+    credentials: dict[str, Any] = expand_db_url(url)["credentials"]
+    credentials.setdefault("minsize", 1)
+    credentials.setdefault("maxsize", 10)
+    return credentials
+
+
+def migrations_location(settings: Settings) -> Path:
+    return MIGRATIONS_ROOT / settings.dialect
+
+
+@asynccontextmanager
+async def aerich_command(settings: Settings, *, init: bool = True) -> AsyncIterator[Command]:
+    """An aerich Command on an ORM opened (and closed) here; `init=False` leaves Migrate
+    uninitialised, for `init_db`. Tortoise is initialised explicitly because aerich's own
+    context manager skips initialisation when a closed context is still registered."""
+    if settings.sqlite_path is not None:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    config = tortoise_config(settings, with_aerich=True)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    try:
+        command = Command(config, app="models", location=str(migrations_location(settings)))
+        if init:
+            await command.init()
+        yield command
+    finally:
+        await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> list[str]:
+    """Apply pending aerich migrations; returns the versions applied.
+
+    Takes no lock: run it from one process (`mailsage migrate`, or the embedded server).
+    """
+    async with aerich_command(settings) as command:
+        applied = await command.upgrade(run_in_transaction=True)
+    for version in applied:
+        log.info("applied migration %s", version)
+    return applied
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[None]:
+    """Open the ORM for the lifetime of the block (global fallback on: uvicorn runs requests in
+    other tasks than the lifespan, see STACK_NOTES)."""
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()
+
+
+def db_connection(settings: Settings) -> BaseDBAsyncClient:
+    return connections.get(connection_label(settings))
+
+
+async def ping(settings: Settings) -> None:
+    """:raises Exception: the database does not answer."""
+    await db_connection(settings).execute_query("SELECT 1")

@@ -1,0 +1,128 @@
+"""The one MailsageError tree; every failure a client can see carries one machine code.
+
+MailsageError
+├── ConfigurationError          settings that cannot work (refuse to start)
+├── UnauthenticatedError        unauthenticated
+├── RateLimitedError            rate_limited
+├── NotFoundError               not_found
+├── ConflictError               conflict
+├── ValidationError             smtp_validation_failed (with .field)
+└── SmtpError                   an SMTP outcome, classified once in mailsage_gql.smtp
+    ├── SmtpAuthError                smtp_auth_error
+    ├── SmtpConnectionError          smtp_connection_error
+    │   └── SmtpTimeoutError         smtp_connection_error (also a TimeoutError)
+    ├── SmtpRateLimitError           smtp_rate_limit
+    ├── SmtpTemporaryError           smtp_temporary_error (other 4xx)
+    ├── SmtpRecipientRejectedError   smtp_recipient_rejected (permanent)
+    ├── SmtpMessageRejectedError     smtp_message_rejected (permanent)
+    └── SmtpUncertainError           smtp_uncertain (died after the final dot)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class MailsageError(Exception):
+    """Base of every error we raise on purpose; `code` is the client-facing machine code."""
+
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(MailsageError):
+    """The settings cannot work; the process refuses to start."""
+
+    code = "configuration_error"
+
+
+class UnauthenticatedError(MailsageError):
+    code = "unauthenticated"
+
+
+class RateLimitedError(MailsageError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotFoundError(MailsageError):
+    code = "not_found"
+
+
+class ConflictError(MailsageError):
+    code = "conflict"
+
+
+class ValidationError(MailsageError, ValueError):
+    """Bad input; `field` names the input field (camelCase on GraphQL, snake_case on REST)."""
+
+    code = "smtp_validation_failed"
+
+
+class SmtpError(MailsageError):
+    """An SMTP outcome. `stage` is where it happened (connect, tls, auth, mail, rcpt, data)."""
+
+    code = "smtp_error"
+    #: True when trying another provider may succeed (failover); False for permanent rejections.
+    provider_failure: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stage: str | None = None,
+        smtp_code: int | None = None,
+        enhanced_code: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.stage = stage
+        self.smtp_code = smtp_code
+        self.enhanced_code = enhanced_code
+
+
+class SmtpAuthError(SmtpError):
+    code = "smtp_auth_error"
+
+
+class SmtpConnectionError(SmtpError, ConnectionError):
+    code = "smtp_connection_error"
+
+
+class SmtpTimeoutError(SmtpConnectionError, TimeoutError):
+    code = "smtp_connection_error"
+
+
+class SmtpRateLimitError(SmtpError):
+    code = "smtp_rate_limit"
+
+
+class SmtpTemporaryError(SmtpError):
+    code = "smtp_temporary_error"
+
+
+class SmtpRecipientRejectedError(SmtpError):
+    code = "smtp_recipient_rejected"
+    provider_failure = False
+
+
+class SmtpMessageRejectedError(SmtpError):
+    code = "smtp_message_rejected"
+    provider_failure = False
+
+
+class SmtpUncertainError(SmtpError):
+    """The connection died after the final dot: the provider may have accepted it. Never resend."""
+
+    code = "smtp_uncertain"
+    provider_failure = False

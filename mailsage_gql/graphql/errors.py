@@ -1,0 +1,83 @@
+"""The one translation point from exceptions to GraphQL errors: codes, fields, masking."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionResult
+
+from mailsage_gql.errors import MailsageError, SmtpError
+
+log = logging.getLogger("mailsage.graphql")
+
+
+def camel_case(name: str) -> str:
+    """`smtp_config_id` -> `smtpConfigId`; dotted paths (`messages.3.to`) are kept as paths."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def error_extensions(exc: MailsageError) -> dict[str, object]:
+    extensions: dict[str, object] = {"code": exc.code}
+    if exc.field is not None:
+        extensions["field"] = camel_case(exc.field)
+    if isinstance(exc, SmtpError):
+        for key, value in (
+            ("stage", exc.stage),
+            ("smtpCode", exc.smtp_code),
+            ("enhancedCode", exc.enhanced_code),
+        ):
+            if value is not None:
+                extensions[key] = value
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        extensions["retryAfter"] = retry_after
+    return extensions
+
+
+def translate_error(error: GraphQLError) -> GraphQLError:
+    """Our errors keep their message and gain a code; anything unexpected is masked and logged
+    with a request id the client can quote; parse and validation errors get a code too."""
+    original = error.original_error
+    if isinstance(original, MailsageError):
+        extensions = error_extensions(original)
+        message = original.message
+    elif original is None:
+        # Raised by graphql-core itself: syntax, validation, variable coercion.
+        code = "graphql_parse_failed" if "Syntax Error" in error.message else "graphql_validation_failed"
+        extensions = {"code": code}
+        message = error.message
+    else:
+        request_id = uuid.uuid4().hex[:12]
+        log.error(
+            "unexpected error in %s (request id %s)",
+            ".".join(map(str, error.path or [])) or "operation",
+            request_id,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        extensions = {"code": "internal_error", "requestId": request_id}
+        message = f"Internal error (request id {request_id})."
+    return GraphQLError(
+        message=message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    """Rewrites every error of a result through `translate_error`."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+            result.errors = [translate_error(e) for e in result.errors]

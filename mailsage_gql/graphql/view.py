@@ -1,0 +1,70 @@
+"""The Strawberry ASGI view: bearer-key auth on HTTP and on graphql-transport-ws connect."""
+
+from __future__ import annotations
+
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from cross_web import HTTPException
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from mailsage_gql.errors import UnauthenticatedError
+from mailsage_gql.graphql.context import Context
+from mailsage_gql.graphql.schema import build_schema
+from mailsage_gql.services.accounts import authenticate
+from mailsage_gql.services.resources import Resources
+
+
+class MailsageGraphQL(GraphQL[Context, None]):
+    def __init__(self, resources: Resources) -> None:
+        settings = resources.settings
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=False,
+            keep_alive=True,
+            keep_alive_interval=15,
+            # Only graphql-transport-ws: the legacy protocol had an auth bypass (GHSA-vpwc-v33q-mq89).
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=settings.cors_origins,
+        )
+        self.resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as exc:
+            # Strawberry answers these in plain text; our clients get a coded JSON error.
+            response = JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": "bad_request"}}]},
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
+        context = Context(resources=self.resources, request=request, response=response)
+        if isinstance(request, Request):
+            try:
+                context._principal = await authenticate(request.headers.get("authorization"))
+            except UnauthenticatedError as exc:
+                context.auth_error = exc
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
+        """Authenticate from the connection_init payload; a bad key closes with 4403."""
+        payload = context.connection_params
+        if not isinstance(payload, dict):
+            raise ConnectionRejectionError({"code": "unauthenticated"})
+        header = payload.get("Authorization") or payload.get("authorization")
+        try:
+            context._principal = await authenticate(header if isinstance(header, str) else None)
+        except UnauthenticatedError as exc:
+            raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from None
+        return None

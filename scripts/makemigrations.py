@@ -1,0 +1,51 @@
+"""Generate the next aerich migration for both dialects from the current models.
+
+Usage: python scripts/makemigrations.py NAME
+Needs PostgreSQL at MAILSAGE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres):
+it creates and drops a scratch database. Review the generated files before committing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import uuid
+
+import asyncpg
+from mailsage_gql.database import aerich_command, migrate, migrations_location
+from mailsage_gql.settings import Settings
+
+ADMIN_URL = os.environ.get("MAILSAGE_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+async def generate(settings: Settings, name: str) -> None:
+    if not (migrations_location(settings) / "models").exists():
+        async with aerich_command(settings, init=False) as command:
+            await command.init_db(safe=True)
+        print(f"{settings.dialect}: initial migration written")
+        return
+    await migrate(settings)
+    # A fresh Command reads the applied state: migrate() diffs against the last applied version.
+    async with aerich_command(settings) as command:
+        written = await command.migrate(name, no_input=True)
+    print(f"{settings.dialect}: {written or 'no changes'}")
+
+
+async def main(name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        await generate(Settings(database_url=f"sqlite://{tmp}/make.db", secret_key="x"), name)
+    db = f"mailsage_make_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{db}"')
+    try:
+        base = ADMIN_URL.rsplit("/", 1)[0]
+        await generate(Settings(database_url=f"{base}/{db}", secret_key="x"), name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "update"))
