@@ -49,8 +49,11 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, own_database: bool = True) -> Starlette:
     """The ASGI app. Loads the keyring first so a missing key refuses to start, clearly.
+
+    `own_database=False` when the caller has opened the ORM already and keeps it open
+    (an embedding process, the test suite).
 
     :raises ConfigurationError: settings that cannot work.
     """
@@ -59,6 +62,9 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not own_database:
+            yield
+            return
         async with database.database(settings):
             yield
 

@@ -43,7 +43,10 @@ def tortoise_config(settings: Settings, *, with_aerich: bool = False) -> dict[st
             },
         }
     else:
-        connection = {"engine": "tortoise.backends.asyncpg", "credentials": _pg_credentials(settings)}
+        connection = {
+            "engine": "tortoise.backends.asyncpg",
+            "credentials": _pg_credentials(settings),
+        }
     modules = [*MODEL_MODULES, "aerich.models"] if with_aerich else MODEL_MODULES
     return {
         "connections": {label: connection},

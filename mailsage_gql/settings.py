@@ -1,4 +1,4 @@
-"""All configuration, read once from MAILSAGE_* environment variables (see docs/configuration.md)."""
+"""All configuration, read once from MAILSAGE_* environment variables (docs/configuration.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _parse_strs(raw: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of the service. Build with `Settings.from_env()`; never read os.environ elsewhere."""
+    """Every knob of the service, from `Settings.from_env()`; nothing else reads os.environ."""
 
     database_url: str = DEFAULT_DATABASE_URL
     env: str = "development"

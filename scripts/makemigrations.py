@@ -14,9 +14,11 @@ import tempfile
 import uuid
 
 import asyncpg
+
 from mailsage_gql.database import aerich_command, migrate, migrations_location
 from mailsage_gql.settings import Settings
 
+SCRATCH_KEY = "unused"
 ADMIN_URL = os.environ.get("MAILSAGE_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
@@ -35,13 +37,15 @@ async def generate(settings: Settings, name: str) -> None:
 
 async def main(name: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        await generate(Settings(database_url=f"sqlite://{tmp}/make.db", secret_key="x"), name)
+        await generate(
+            Settings(database_url=f"sqlite://{tmp}/make.db", secret_key=SCRATCH_KEY), name
+        )
     db = f"mailsage_make_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{db}"')
     try:
         base = ADMIN_URL.rsplit("/", 1)[0]
-        await generate(Settings(database_url=f"{base}/{db}", secret_key="x"), name)
+        await generate(Settings(database_url=f"{base}/{db}", secret_key=SCRATCH_KEY), name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()

@@ -49,7 +49,11 @@ def translate_error(error: GraphQLError) -> GraphQLError:
         message = original.message
     elif original is None:
         # Raised by graphql-core itself: syntax, validation, variable coercion.
-        code = "graphql_parse_failed" if "Syntax Error" in error.message else "graphql_validation_failed"
+        code = (
+            "graphql_parse_failed"
+            if "Syntax Error" in error.message
+            else "graphql_validation_failed"
+        )
         extensions = {"code": code}
         message = error.message
     else:

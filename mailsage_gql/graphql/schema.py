@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql.error import GraphQLError
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -13,7 +14,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import ErrorCodes
@@ -73,6 +74,14 @@ class Mutation:
         return SmtpConfig.from_record(record)
 
 
+class MailsageSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logging happens once, in `translate_error`: unexpected errors with a request id;
+        expected ones (bad input, auth) are the client's business, not the operator's."""
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with its limits. Validation rules are built once here, not per request: the
     validation cache keys on the rule classes, and new classes per request defeat it."""
@@ -88,7 +97,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             super().__init__(rules)
 
     max_tokens = settings.graphql_max_tokens
-    return strawberry.Schema(
+    return MailsageSchema(
         query=Query,
         mutation=Mutation,
         extensions=[

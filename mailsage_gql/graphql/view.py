@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from cross_web import HTTPException
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.types.unset import UnsetType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
 from mailsage_gql.errors import UnauthenticatedError
 from mailsage_gql.graphql.context import Context
@@ -28,7 +28,8 @@ class MailsageGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
             keep_alive=True,
             keep_alive_interval=15,
-            # Only graphql-transport-ws: the legacy protocol had an auth bypass (GHSA-vpwc-v33q-mq89).
+            # Only graphql-transport-ws: the legacy protocol had an auth bypass
+            # (GHSA-vpwc-v33q-mq89).
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.cors_origins,
         )
@@ -48,7 +49,9 @@ class MailsageGraphQL(GraphQL[Context, None]):
             )
         await response(scope, receive, send)
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         context = Context(resources=self.resources, request=request, response=response)
         if isinstance(request, Request):
             try:
@@ -57,7 +60,7 @@ class MailsageGraphQL(GraphQL[Context, None]):
                 context.auth_error = exc
         return context
 
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate from the connection_init payload; a bad key closes with 4403."""
         payload = context.connection_params
         if not isinstance(payload, dict):

@@ -30,13 +30,13 @@ class Message(Model):
     status = fields.CharEnumField(MessageStatus, max_length=16, default=MessageStatus.QUEUED)
     from_email = fields.CharField(max_length=320, null=True)
     reply_to = fields.CharField(max_length=320, null=True)
-    to = fields.JSONField()
-    cc = fields.JSONField()
-    bcc = fields.JSONField()
+    to: fields.JSONField[list[str]] = fields.JSONField()
+    cc: fields.JSONField[list[str]] = fields.JSONField()
+    bcc: fields.JSONField[list[str]] = fields.JSONField()
     subject = fields.TextField()
     text = fields.TextField(null=True)
     html = fields.TextField(null=True)
-    headers = fields.JSONField()
+    headers: fields.JSONField[list[list[str]]] = fields.JSONField()
     message_id_header = fields.CharField(max_length=255)
     requested_config: fields.ForeignKeyNullableRelation[SmtpConfig] = fields.ForeignKeyField(
         "models.SmtpConfig", related_name=False, null=True, on_delete=fields.SET_NULL

@@ -42,9 +42,7 @@ def status_for(exc: MailsageError) -> int:
 def error_body(exc: MailsageError) -> dict[str, object]:
     error: dict[str, object] = {"code": exc.code, "message": exc.message, "field": exc.field}
     if isinstance(exc, SmtpError):
-        error.update(
-            stage=exc.stage, smtp_code=exc.smtp_code, enhanced_code=exc.enhanced_code
-        )
+        error.update(stage=exc.stage, smtp_code=exc.smtp_code, enhanced_code=exc.enhanced_code)
     return {"error": error}
 
 

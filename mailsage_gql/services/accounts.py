@@ -87,9 +87,7 @@ async def _issue_key(account_id: uuid.UUID) -> IssuedKey:
     key_id = secrets.token_hex(_ID_HEX // 2)
     secret = secrets.token_urlsafe(_SECRET_BYTES)
     await ApiKey.create(id=key_id, account_id=account_id, secret_hash=_hash_secret(secret))
-    return IssuedKey(
-        key_id=key_id, account_id=account_id, api_key=f"{KEY_PREFIX}{key_id}_{secret}"
-    )
+    return IssuedKey(key_id=key_id, account_id=account_id, api_key=f"{KEY_PREFIX}{key_id}_{secret}")
 
 
 async def revoke_api_key(key_id: str) -> None:

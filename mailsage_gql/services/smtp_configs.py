@@ -200,7 +200,9 @@ async def create_config(
     values = {**DEFAULTS, **_clean_all(data, partial=False)}
     config_id = uuid.uuid4()
     password = values.pop("password")
-    sealed = None if password is None else keyring.seal(password, context=password_context(config_id))
+    sealed = (
+        None if password is None else keyring.seal(password, context=password_context(config_id))
+    )
     try:
         async with in_transaction():
             await _lock_account(account_id)
@@ -239,11 +241,12 @@ async def update_config(
             row = await _require_row(account_id, config_id)
             if "password" in values:
                 password = values.pop("password")
-                row.password_sealed = (
+                sealed = (
                     None
                     if password is None
                     else keyring.seal(password, context=password_context(row.id))
                 )
+                row.password_sealed = sealed  # type: ignore[assignment]
             if values.get("is_default") is True and not row.is_default:
                 await _clear_default(account_id)
             elif values.get("is_default") is False and row.is_default:
