@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,9 +17,11 @@ from starlette.routing import Route, WebSocketRoute
 from mailsage_gql import database
 from mailsage_gql.errors import MailsageError
 from mailsage_gql.graphql.view import MailsageGraphQL
+from mailsage_gql.rest import emails as rest_emails
 from mailsage_gql.rest import smtp_configs as rest_smtp_configs
 from mailsage_gql.rest.errors import mailsage_error_handler, unexpected_error_handler
 from mailsage_gql.rest.limits import BodySizeLimit
+from mailsage_gql.services.engine import Engine, QueueSignal, transport_options
 from mailsage_gql.services.resources import Resources
 from mailsage_gql.services.secrets import load_keyring
 from mailsage_gql.settings import Settings
@@ -49,23 +52,34 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(settings: Settings, *, own_database: bool = True) -> Starlette:
+def create_app(
+    settings: Settings, *, own_database: bool = True, run_sender: bool | None = None
+) -> Starlette:
     """The ASGI app. Loads the keyring first so a missing key refuses to start, clearly.
 
     `own_database=False` when the caller has opened the ORM already and keeps it open
-    (an embedding process, the test suite).
+    (an embedding process, the test suite). `run_sender` (default: settings.serve_sender)
+    runs a sender in this process for the app's lifetime.
 
     :raises ConfigurationError: settings that cannot work.
     """
-    resources = Resources(settings=settings, keyring=load_keyring(settings))
+    keyring = load_keyring(settings)
+    signal = QueueSignal(settings)
+    resources = Resources(
+        settings=settings, keyring=keyring, signal=signal, transport=transport_options(settings)
+    )
     graphql = MailsageGraphQL(resources)
+    sending = settings.serve_sender if run_sender is None else run_sender
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not own_database:
-            yield
-            return
-        async with database.database(settings):
+        async with contextlib.AsyncExitStack() as stack:
+            if own_database:
+                await stack.enter_async_context(database.database(settings))
+            if sending:
+                engine = Engine(settings=settings, keyring=keyring, signal=signal)
+                await engine.start()
+                stack.push_async_callback(engine.stop)
             yield
 
     middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)]
@@ -85,6 +99,7 @@ def create_app(settings: Settings, *, own_database: bool = True) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             *rest_smtp_configs.routes,
+            *rest_emails.routes,
         ],
         middleware=middleware,
         exception_handlers={

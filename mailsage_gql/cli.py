@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -56,6 +57,36 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         ws="websockets-sansio",
         lifespan="on",
     )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Senders alone, until SIGTERM or SIGINT; then finish in-flight work and release claims."""
+    from mailsage_gql.services.engine import Engine, QueueSignal
+    from mailsage_gql.services.secrets import load_keyring
+
+    keyring = load_keyring(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if settings.embedded:
+            await database.migrate(settings)
+        async with database.database(settings):
+            engine = Engine(
+                settings=settings,
+                keyring=keyring,
+                signal=QueueSignal(settings),
+                concurrency=args.concurrency,
+            )
+            await engine.start()
+            log.info("worker %s running; stop with SIGTERM", engine.owner)
+            await stop.wait()
+            await engine.stop()
+
+    asyncio.run(run())
     return 0
 
 
@@ -116,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+
+    worker = sub.add_parser("worker", help="run senders only (any number, on PostgreSQL)")
+    worker.add_argument("--concurrency", type=int, default=None, help="messages in flight")
+    worker.set_defaults(func=cmd_worker)
 
     create_account = sub.add_parser("create-account", help="create an account and its first key")
     create_account.add_argument("name")

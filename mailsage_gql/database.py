@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +118,51 @@ def db_connection(settings: Settings) -> BaseDBAsyncClient:
 async def ping(settings: Settings) -> None:
     """:raises Exception: the database does not answer."""
     await db_connection(settings).execute_query("SELECT 1")
+
+
+class RawSql:
+    """Hand-written SQL for the hot and atomic paths, on either dialect.
+
+    Write statements with `?` placeholders; PostgreSQL gets `$1..$n`. Values are converted to
+    what Tortoise itself stores, so raw and ORM rows compare correctly (SQLite keeps datetimes
+    as `str(datetime)` text in UTC, UUIDs as text, booleans as 0/1).
+    """
+
+    def __init__(self, conn: BaseDBAsyncClient) -> None:
+        self.conn = conn
+        self.postgres = conn.capabilities.dialect == "postgres"
+
+    def _prepare(self, sql: str, values: list[Any]) -> tuple[str, list[Any]]:
+        if self.postgres:
+            parts = sql.split("?")
+            sql = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+            return sql, values
+        return sql, [self._sqlite_value(v) for v in values]
+
+    @staticmethod
+    def _sqlite_value(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return str(value.astimezone(UTC))
+        if isinstance(value, (uuid.UUID, date)):
+            return str(value)
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+    async def execute(self, sql: str, *values: Any) -> int:
+        """Run a statement; returns the number of rows it changed."""
+        query, params = self._prepare(sql, list(values))
+        count, _ = await self.conn.execute_query(query, params)
+        return int(count)
+
+    async def fetch(self, sql: str, *values: Any) -> list[dict[str, Any]]:
+        query, params = self._prepare(sql, list(values))
+        return await self.conn.execute_query_dict(query, params)
+
+    def uuid(self, value: Any) -> uuid.UUID:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+    def datetime(self, value: Any) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        return datetime.fromisoformat(str(value))

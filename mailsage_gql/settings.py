@@ -64,6 +64,7 @@ class Settings:
     smtp_helo_name: str = ""
 
     # Sending.
+    serve_sender: bool = True  # `mailsage serve` also delivers (set false with separate workers)
     max_batch_size: int = 1000
     max_message_bytes: int = 10 * 1024 * 1024
     worker_concurrency: int = 16

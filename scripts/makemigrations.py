@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import uuid
+from pathlib import Path
 
 import asyncpg
 
@@ -22,10 +23,29 @@ SCRATCH_KEY = "unused"
 ADMIN_URL = os.environ.get("MAILSAGE_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
+# Tortoise's schema generator does not emit partial unique indexes: added to the initial one.
+DEFAULT_INDEX = (
+    "\n-- One default config per account, enforced by the database (added by hand: Tortoise's"
+    "\n-- schema generator does not emit partial unique indexes)."
+    '\nCREATE UNIQUE INDEX IF NOT EXISTS "uniq_smtp_config_default" ON "smtp_config" '
+    '("account_id") WHERE {condition};'
+)
+
+
+def add_default_index(path: Path, dialect: str) -> None:
+    text = path.read_text()
+    end = text.index('"""\n\n\nasync def downgrade')
+    condition = "is_default" if dialect == "postgres" else "is_default = 1"
+    path.write_text(text[:end] + DEFAULT_INDEX.format(condition=condition) + text[end:])
+
+
 async def generate(settings: Settings, name: str) -> None:
-    if not (migrations_location(settings) / "models").exists():
+    models_dir = migrations_location(settings) / "models"
+    if not models_dir.exists():
         async with aerich_command(settings, init=False) as command:
             await command.init_db(safe=True)
+        (initial,) = models_dir.glob("0_*.py")
+        add_default_index(initial, settings.dialect)
         print(f"{settings.dialect}: initial migration written")
         return
     await migrate(settings)

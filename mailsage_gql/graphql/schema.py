@@ -16,15 +16,31 @@ from strawberry.extensions import (
 from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.types import ExecutionContext, Info
 
+from mailsage_gql.errors import ValidationError
 from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import ErrorCodes
+from mailsage_gql.graphql.message_types import (
+    BatchItemError,
+    BatchItemResult,
+    BatchResult,
+    Message,
+    MessageConnection,
+    MessageEdge,
+    MessageStatus,
+    PageInfo,
+    SendEmailInput,
+    SmtpTestResult,
+    decode_cursor,
+    encode_cursor,
+    send_input_values,
+)
 from mailsage_gql.graphql.types import (
     SmtpConfig,
     SmtpConfigInput,
     SmtpConfigUpdateInput,
     input_values,
 )
-from mailsage_gql.services import smtp_configs
+from mailsage_gql.services import config_checks, sending, smtp_configs
 from mailsage_gql.settings import Settings
 
 GraphQLInfo = Info[Context, None]
@@ -41,6 +57,43 @@ class Query:
     async def smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> SmtpConfig | None:
         record = await smtp_configs.get_config(info.context.principal.account_id, id)
         return None if record is None else SmtpConfig.from_record(record)
+
+    @strawberry.field(description="One message; null when unknown or not yours.")
+    async def message(self, info: GraphQLInfo, id: strawberry.ID) -> Message | None:
+        row = await sending.get_message(info.context.principal.account_id, id)
+        if row is None:
+            return None
+        (record,) = await sending.message_records([row])
+        return Message.from_record(record)
+
+    @strawberry.field(description="The account's messages, newest first.")
+    async def messages(
+        self,
+        info: GraphQLInfo,
+        status: MessageStatus | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> MessageConnection:
+        position = None
+        if after is not None:
+            position = decode_cursor(after)
+            if position is None:
+                raise ValidationError("after is not a cursor from this API", field="after")
+        rows, more = await sending.list_messages(
+            info.context.principal.account_id,
+            status=status.value if status else None,
+            first=first,
+            after=position,
+        )
+        records = await sending.message_records(rows)
+        edges = [
+            MessageEdge(cursor=encode_cursor(r.created_at, r.id), node=Message.from_record(r))
+            for r in records
+        ]
+        return MessageConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
 
 
 @strawberry.type
@@ -72,6 +125,64 @@ class Mutation:
     async def set_default_smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> SmtpConfig:
         record = await smtp_configs.set_default(info.context.principal.account_id, id)
         return SmtpConfig.from_record(record)
+
+    @strawberry.mutation(
+        description="Connect, TLS and AUTH, then a real short test message to recipient. "
+        "Counts against the config's daily limit."
+    )
+    async def test_smtp_config(
+        self, info: GraphQLInfo, id: strawberry.ID, recipient: str
+    ) -> SmtpTestResult:
+        ctx = info.context
+        result = await config_checks.test_config(
+            ctx.principal.account_id,
+            id,
+            recipient,
+            keyring=ctx.resources.keyring,
+            options=ctx.resources.transport,
+        )
+        return SmtpTestResult.from_record(result)
+
+    @strawberry.mutation(description="Connect, TLS and AUTH with settings not saved yet.")
+    async def verify_smtp_config(self, info: GraphQLInfo, input: SmtpConfigInput) -> SmtpTestResult:
+        info.context.principal  # noqa: B018 (authentication required)
+        result = await config_checks.verify_config(
+            input_values(input), options=info.context.resources.transport
+        )
+        return SmtpTestResult.from_record(result)
+
+    @strawberry.mutation(description="Queue one message; answers once it is stored durably.")
+    async def send_email(self, info: GraphQLInfo, input: SendEmailInput) -> Message:
+        ctx = info.context
+        row = await sending.send_email(
+            ctx.principal.account_id,
+            send_input_values(input),
+            settings=ctx.resources.settings,
+            notify=ctx.resources.signal.notify,
+        )
+        (record,) = await sending.message_records([row])
+        return Message.from_record(record)
+
+    @strawberry.mutation(description="Queue up to 1,000 messages; a result per item.")
+    async def send_batch(self, info: GraphQLInfo, messages: list[SendEmailInput]) -> BatchResult:
+        ctx = info.context
+        results = await sending.send_batch(
+            ctx.principal.account_id,
+            [send_input_values(m) for m in messages],
+            settings=ctx.resources.settings,
+            notify=ctx.resources.signal.notify,
+        )
+        queued = [r.message for r in results if r.message is not None]
+        records = {r.id: r for r in await sending.message_records(queued)}
+        items = [
+            BatchItemResult(
+                index=i,
+                message=Message.from_record(records[r.message.id]) if r.message else None,
+                error=BatchItemError.from_error(r.error) if r.error else None,
+            )
+            for i, r in enumerate(results)
+        ]
+        return BatchResult(queued=len(queued), failed=len(results) - len(queued), items=items)
 
 
 class MailsageSchema(strawberry.Schema):

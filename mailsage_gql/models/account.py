@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -17,6 +19,8 @@ class Account(Model):
 
 class ApiKey(Model):
     """An API key; only a SHA-256 of its secret part is stored, with a short public id."""
+
+    account_id: uuid.UUID
 
     id = fields.CharField(max_length=16, primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 
 from tortoise import fields
@@ -23,6 +24,9 @@ class MessageStatus(StrEnum):
 
 
 class Message(Model):
+    account_id: uuid.UUID
+    requested_config_id: uuid.UUID | None
+    delivered_config_id: uuid.UUID | None
     id = fields.UUIDField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name="messages", on_delete=fields.CASCADE
@@ -50,6 +54,14 @@ class Message(Model):
     next_attempt_at = fields.DatetimeField()
     lease_owner = fields.CharField(max_length=64, null=True)
     lease_expires_at = fields.DatetimeField(null=True)
+    #: Set (committed) before an SMTP transaction starts, cleared when its outcome is recorded.
+    #: A lease that expires with this set may have been delivered: UNCERTAIN, never resent.
+    in_flight_since = fields.DatetimeField(null=True)
+    #: Config of the transaction in flight (for releasing or keeping its quota reservation).
+    in_flight_config_id = fields.UUIDField(null=True)
+    recipient_count = fields.IntField()
+    #: How many times delivery was put off (DEFERRED): indexes the retry schedule.
+    deferrals = fields.IntField(default=0)
     last_error_code = fields.CharField(max_length=64, null=True)
     last_error_message = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -63,6 +75,8 @@ class Message(Model):
 
 
 class DeliveryAttempt(Model):
+    message_id: uuid.UUID
+    config_id: uuid.UUID | None
     id = fields.BigIntField(primary_key=True)
     message: fields.ForeignKeyRelation[Message] = fields.ForeignKeyField(
         "models.Message", related_name="attempts", on_delete=fields.CASCADE

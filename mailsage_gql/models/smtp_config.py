@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -11,6 +13,8 @@ from mailsage_gql.models.account import Account
 class SmtpConfig(Model):
     """One provider of one account. At most one default per account: a partial unique index
     (`uniq_smtp_config_default`, created by the migrations) enforces it in the database."""
+
+    account_id: uuid.UUID
 
     id = fields.UUIDField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(

@@ -120,4 +120,4 @@ async def authenticate(authorization: str | None) -> Principal:
     expected = key.secret_hash if key is not None else _hash_secret("")
     if not hmac.compare_digest(presented, expected) or key is None or key.revoked_at is not None:
         raise UnauthenticatedError("invalid or revoked API key")
-    return Principal(account_id=key.account_id, key_id=key.id)  # type: ignore[attr-defined]
+    return Principal(account_id=key.account_id, key_id=key.id)

@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailsage_gql.crypto import Keyring
+from mailsage_gql.services.engine import QueueSignal
 from mailsage_gql.settings import Settings
+from mailsage_gql.smtp import TransportOptions
 
 
 @dataclass
 class Resources:
     settings: Settings
     keyring: Keyring
+    #: Wakes the senders after a commit that queued mail.
+    signal: QueueSignal
+    transport: TransportOptions

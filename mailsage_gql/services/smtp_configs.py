@@ -316,3 +316,19 @@ async def reseal_all(keyring: Keyring) -> int:
             )
             changed += 1
     return changed
+
+
+async def require_row(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpConfig:
+    """The account's config row (for services that need the sealed password).
+
+    :raises NotFoundError: unknown, malformed or another account's id.
+    """
+    return await _require_row(account_id, config_id)
+
+
+def clean_input(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A full, validated config input with defaults applied (for checks of unsaved settings).
+
+    :raises ValidationError: a field breaks its rule.
+    """
+    return {**DEFAULTS, **_clean_all(data, partial=False)}

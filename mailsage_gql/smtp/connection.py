@@ -121,13 +121,13 @@ def translate(
     return classify(stage, failure=failure, code=code, text=text, server=server)
 
 
-async def _connect_socket(address: str, port: int, timeout: float) -> socket.socket:
+async def _connect_socket(address: str, port: int, *, within: float) -> socket.socket:
     loop = asyncio.get_running_loop()
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             await loop.sock_connect(sock, (address, port))
     except BaseException:
         sock.close()
@@ -178,7 +178,7 @@ class SmtpConnection:
         address = await check_host(host, endpoint.port, allow_private=options.allow_private_hosts)
         stage: Stage = "connect"
         try:
-            sock = await _connect_socket(address, endpoint.port, options.connect_timeout)
+            sock = await _connect_socket(address, endpoint.port, within=options.connect_timeout)
         except (OSError, TimeoutError) as exc:
             raise translate(exc, stage, host) from None
         # From here asyncio owns the socket: it closes it with the transport.
@@ -221,7 +221,7 @@ class SmtpConnection:
                         failure=Failure.NOT_OFFERED,
                         text=(
                             "the server does not offer AUTH"
-                            if offered is None
+                            if not offered
                             else f"the server offers AUTH {offered}, none of which we support"
                         )
                         + (" (it may offer it only over TLS)" if mode == "none" else ""),
@@ -323,10 +323,10 @@ class SmtpConnection:
         if not message.recipients:
             raise ValidationError("a message needs at least one recipient", field="recipients")
 
-        utf8 = message.sender.isascii() and all(r.isascii() for r in message.recipients)
-        encoding = "ascii" if utf8 else "utf-8"
+        ascii_only = message.sender.isascii() and all(r.isascii() for r in message.recipients)
+        encoding = "ascii" if ascii_only else "utf-8"
         options: list[bytes] = []
-        if not utf8:
+        if not ascii_only:
             if not client.supports_extension("smtputf8"):
                 raise classify(
                     "mail",
@@ -337,10 +337,15 @@ class SmtpConnection:
             options.append(b"SMTPUTF8")
         if not message.data.isascii() and client.supports_extension("8bitmime"):
             options.append(b"BODY=8BITMIME")
+        # Quote every address before MAIL, so a bad one never leaves a transaction open.
         try:
             sender = quote_address(message.sender).encode(encoding)
         except ValueError as exc:
             raise ValidationError(str(exc), field="sender") from None
+        try:
+            addresses = [quote_address(r).encode(encoding) for r in message.recipients]
+        except ValueError as exc:
+            raise ValidationError(str(exc), field="recipients") from None
 
         reply = await client.execute_command(b"MAIL", b"FROM:" + sender, *options, timeout=timeout)
         if reply.code != 250:
@@ -349,11 +354,7 @@ class SmtpConnection:
 
         self._stage = "rcpt"
         refused: dict[str, tuple[int, str]] = {}
-        for recipient in message.recipients:
-            try:
-                address = quote_address(recipient).encode(encoding)
-            except ValueError as exc:
-                raise ValidationError(str(exc), field="recipients") from None
+        for recipient, address in zip(message.recipients, addresses, strict=True):
             reply = await client.execute_command(b"RCPT", b"TO:" + address, timeout=timeout)
             if reply.code not in _ACCEPTED_RCPT:
                 refused[recipient] = (reply.code, reply.message)
@@ -366,13 +367,15 @@ class SmtpConnection:
         reply = await client.execute_command(b"DATA", timeout=timeout)
         if reply.code != 354:
             raise classify("data", code=reply.code, text=reply.message, server=host)
-        reply = await self._write_message(prepare_body(message.data), timeout)
+        reply = await self._write_message(prepare_body(message.data))
         self._in_transaction = False
         if reply.code != 250:
+            if reply.code == 421:  # the server is closing the session
+                client.close()
             raise classify("data", code=reply.code, text=reply.message, server=host)
         return reply, refused
 
-    async def _write_message(self, body: bytes, timeout: float) -> SMTPResponse:
+    async def _write_message(self, body: bytes) -> SMTPResponse:
         """Write the message, then the final ".", then read the reply.
 
         aiosmtplib's data() writes and reads in one call; here the "." is written on its own
@@ -382,7 +385,7 @@ class SmtpConnection:
         """
         protocol = self._client.protocol
         transport = self._client.transport
-        if protocol is None or transport is None:
+        if protocol is None or not isinstance(transport, asyncio.WriteTransport):
             raise SMTPServerDisconnected("Connection lost")
         protocol.write(body)
         if transport.get_write_buffer_size():
@@ -393,9 +396,11 @@ class SmtpConnection:
         # No await between the write and read_response(): it must arm its reply waiter
         # before any data can arrive (aiosmtplib drops unsolicited data).
         self._stage = "after_data"
-        return await protocol.read_response(timeout=timeout)
+        return await protocol.read_response(timeout=self._options.command_timeout)
 
     async def _reset(self) -> None:
+        """End an open transaction so the session can carry the next message; never raises
+        but CancelledError. A session that cannot be reset is closed."""
         self._in_transaction = False
         if not self._client.is_connected:
             return
@@ -403,9 +408,11 @@ class SmtpConnection:
             reply = await self._client.execute_command(
                 b"RSET", timeout=self._options.command_timeout
             )
-        except (Exception, asyncio.CancelledError):
+        except (Exception, asyncio.CancelledError) as exc:
             self._client.close()
-            raise
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
         if reply.code != 250:
             self._client.close()
 

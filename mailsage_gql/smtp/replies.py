@@ -47,6 +47,7 @@ class Failure(enum.Enum):
 
 # RFC 3463: class.subject.detail, the class matching the reply code's first digit.
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+_UNCERTAIN_FAILURES = frozenset({Failure.DISCONNECTED, Failure.TIMEOUT, Failure.PROTOCOL})
 _AUTH_CODES = frozenset({530, 534, 535, 538})
 _RATE_LIMIT_4XX_CODES = frozenset({421, 450, 451, 452})
 _RATE_LIMIT_4XX_ENHANCED = frozenset({"4.2.1", "4.3.2"})
@@ -132,46 +133,44 @@ def classify(
     """
     enhanced = enhanced_code(code, text) if code is not None else None
     message = describe(stage, server, code, text) + note
-    fields = {"stage": stage, "smtp_code": code, "enhanced_code": enhanced}
+    kind = _kind(stage, failure, code, enhanced, text)
+    if kind is SmtpUncertainError:
+        message += "; the message may have been delivered and will not be resent"
+    return kind(message, stage=stage, smtp_code=code, enhanced_code=enhanced)
 
+
+def _kind(
+    stage: Stage, failure: Failure, code: int | None, enhanced: str | None, text: str
+) -> type[SmtpError]:
     if failure is not Failure.REPLY or code is None:
-        if stage == "after_data" and failure in (
-            Failure.DISCONNECTED,
-            Failure.TIMEOUT,
-            Failure.PROTOCOL,
-        ):
-            return SmtpUncertainError(
-                message + "; the message may have been delivered, it will not be resent",
-                **fields,
-            )
+        if stage == "after_data" and failure in _UNCERTAIN_FAILURES:
+            return SmtpUncertainError
         if failure is Failure.TIMEOUT:
-            return SmtpTimeoutError(message, **fields)
+            return SmtpTimeoutError
         if failure is Failure.NOT_OFFERED:
             if stage == "auth":
-                return SmtpAuthError(message, **fields)
+                return SmtpAuthError
             if stage in ("mail", "rcpt", "data"):
-                return SmtpMessageRejectedError(message, **fields)
-        return SmtpConnectionError(message, **fields)
+                return SmtpMessageRejectedError
+        return SmtpConnectionError
 
     if not 400 <= code < 600:
         # A reply we did not expect (or could not parse): the session cannot be trusted.
-        if stage == "after_data":
-            return SmtpUncertainError(message, **fields)
-        return SmtpConnectionError(message, **fields)
+        return SmtpUncertainError if stage == "after_data" else SmtpConnectionError
     if code in _AUTH_CODES:
-        return SmtpAuthError(message, **fields)
+        return SmtpAuthError
     if is_rate_limit(code, enhanced, text):
-        return SmtpRateLimitError(message, **fields)
+        return SmtpRateLimitError
     if stage in ("connect", "tls"):
-        return SmtpConnectionError(message, **fields)
+        return SmtpConnectionError
     if code < 500:
-        return SmtpTemporaryError(message, **fields)
+        return SmtpTemporaryError
     if stage == "auth":
-        return SmtpAuthError(message, **fields)
+        return SmtpAuthError
     if stage == "rcpt":
-        return SmtpRecipientRejectedError(message, **fields)
+        return SmtpRecipientRejectedError
     # 5xx on MAIL (sender refused), DATA or the final reply: this message is not accepted.
-    return SmtpMessageRejectedError(message, **fields)
+    return SmtpMessageRejectedError
 
 
 def classify_refused(refused: Mapping[str, tuple[int, str]], *, server: str = "") -> SmtpError:

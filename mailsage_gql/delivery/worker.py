@@ -1,0 +1,137 @@
+"""The sender loop: claims due messages, delivers them concurrently, keeps its leases alive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from mailsage_gql.delivery import queue
+from mailsage_gql.delivery.clock import utc_now
+from mailsage_gql.models import Message
+
+log = logging.getLogger("mailsage.worker")
+
+Deliver = Callable[[Message], Awaitable[None]]
+
+
+def new_owner_id() -> str:
+    """Names a worker in leases: host, pid and a random part (a restarted pid is new)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Wakeup:
+    """A hint that work may be due: set by a local enqueue or a PostgreSQL NOTIFY.
+    Polling stays the truth; a lost hint only delays work by one poll interval."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait(self, seconds: float) -> None:
+        """Until set, or `seconds` pass; then clear."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+        self._event.clear()
+
+
+class Sender:
+    """States: created -> running (run()) -> stopping (stop()) -> stopped.
+
+    Claims at most as many messages as it has free slots, so a crash strands few leases;
+    renews its leases every third of the lease, so a slow provider does not lose them.
+    """
+
+    def __init__(
+        self,
+        *,
+        deliver: Deliver,
+        owner: str,
+        concurrency: int,
+        lease: timedelta,
+        poll_interval: float,
+        wakeup: Wakeup,
+    ) -> None:
+        self.deliver = deliver
+        self.owner = owner
+        self.concurrency = concurrency
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.wakeup = wakeup
+        self._active: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._last_recovery = datetime.min.replace(tzinfo=utc_now().tzinfo)
+        self._last_renewal = utc_now()
+
+    async def run(self) -> None:
+        log.info("sender %s started (concurrency %d)", self.owner, self.concurrency)
+        while not self._stopping.is_set():
+            try:
+                claimed = await self._tick()
+            except Exception:
+                log.exception("sender loop error; retrying after %.1fs", self.poll_interval)
+                claimed = 0
+            if claimed and len(self._active) < self.concurrency:
+                continue  # more may be due right now
+            await self._idle()
+
+    async def _tick(self) -> int:
+        now = utc_now()
+        if now - self._last_recovery >= self.lease / 3:
+            self._last_recovery = now
+            requeued, uncertain = await queue.recover_expired_leases(now=now)
+            if requeued or uncertain:
+                log.warning(
+                    "recovered expired leases: %d requeued, %d uncertain", requeued, uncertain
+                )
+        if now - self._last_renewal >= self.lease / 3 and self._active:
+            self._last_renewal = now
+            await queue.renew_leases(owner=self.owner, now=now, lease=self.lease)
+        free = self.concurrency - len(self._active)
+        if free <= 0:
+            return 0
+        messages = await queue.claim(owner=self.owner, limit=free, now=now, lease=self.lease)
+        for message in messages:
+            task = asyncio.create_task(self._deliver(message))
+            self._active.add(task)
+            task.add_done_callback(self._done)
+        return len(messages)
+
+    async def _deliver(self, message: Message) -> None:
+        try:
+            await self.deliver(message)
+        except Exception:
+            # The lease expires and recovery decides: requeue, or UNCERTAIN if in flight.
+            log.exception("delivery of message %s crashed", message.id)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._active.discard(task)
+        self.wakeup.set()  # a free slot: claim again now
+
+    async def _idle(self) -> None:
+        timeout = self.poll_interval
+        if len(self._active) < self.concurrency:
+            due = await queue.next_due_at()
+            if due is not None:
+                timeout = min(timeout, max((due - utc_now()).total_seconds(), 0.0))
+        await self.wakeup.wait(timeout)
+
+    async def stop(self, *, grace: float = 30.0) -> None:
+        """Finish what is in flight (up to `grace` seconds), then give back unstarted claims."""
+        self._stopping.set()
+        self.wakeup.set()
+        if self._active:
+            _, pending = await asyncio.wait(set(self._active), timeout=grace)
+            for task in pending:
+                task.cancel()
+        released = await queue.release_claims(owner=self.owner, now=utc_now())
+        if released:
+            log.info("released %d unstarted claim(s)", released)
+        log.info("sender %s stopped", self.owner)

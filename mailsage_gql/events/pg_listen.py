@@ -1,0 +1,65 @@
+"""PostgreSQL LISTEN/NOTIFY as a wake-up hint across processes (the rows stay the truth)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger("mailsage.listen")
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    return database_url.replace("postgres://", "postgresql://", 1)
+
+
+class PgListener:
+    """Keeps one connection LISTENing on `channels`, calling each callback with the payload;
+    reconnects after errors. Missing a notification only delays work until the next poll."""
+
+    def __init__(self, dsn: str, channels: dict[str, Callable[[str], None]]) -> None:
+        self.dsn = dsn
+        self.channels = channels
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), 5)
+
+    async def _run(self) -> None:
+        while True:
+            conn: Any = None
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                closed = asyncio.Event()
+                conn.add_termination_listener(lambda _c, done=closed: done.set())
+                for channel, callback in self.channels.items():
+                    await conn.add_listener(
+                        channel, lambda _c, _pid, _ch, payload, cb=callback: cb(payload)
+                    )
+                self._connected.set()
+                # Wake everyone once: notifications sent while we were away are lost.
+                for callback in self.channels.values():
+                    callback("")
+                await closed.wait()
+            except asyncio.CancelledError:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+                raise
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("LISTEN connection failed (%s); retrying in 1s", type(exc).__name__)
+            self._connected.clear()
+            await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,312 @@
+"""Delivering one leased message: failover across the account's configs, outcomes recorded."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mailsage_gql.crypto import Keyring, UnsealError
+from mailsage_gql.delivery import policy, queue
+from mailsage_gql.delivery.clock import utc_day, utc_now
+from mailsage_gql.delivery.rendering import MessageParts, render
+from mailsage_gql.errors import SmtpAuthError, SmtpError, SmtpRateLimitError, SmtpUncertainError
+from mailsage_gql.models import Message, MessageStatus, SmtpConfig, SmtpUsage
+from mailsage_gql.services.smtp_configs import open_password
+from mailsage_gql.settings import Settings
+from mailsage_gql.smtp import OutgoingMessage, SendResult, SmtpEndpoint, SmtpPoolRegistry
+
+log = logging.getLogger("mailsage.delivery")
+
+#: Stages at which nothing was handed to the provider: the quota reservation is given back.
+_NOT_REACHED = frozenset({"connect", "tls", "auth", "mail", "rcpt"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: MessageStatus
+    error: tuple[str, str] | None
+
+
+class Deliverer:
+    """Delivers leased messages for one worker (`owner`), through pooled SMTP connections."""
+
+    def __init__(
+        self, *, settings: Settings, keyring: Keyring, pools: SmtpPoolRegistry, owner: str
+    ) -> None:
+        self.settings = settings
+        self.keyring = keyring
+        self.pools = pools
+        self.owner = owner
+        self.cooldown = timedelta(seconds=settings.circuit_cooldown)
+        self.probe_timeout = timedelta(seconds=settings.smtp_message_timeout * 2)
+
+    async def deliver(self, message: Message) -> None:
+        """Try the message's configs in failover order until one accepts it; otherwise defer
+        it, or fail it when it is older than the maximum age. Never raises for SMTP outcomes.
+        """
+        try:
+            await self._deliver(message)
+        except queue.LeaseLostError:
+            log.warning("lease on message %s was lost; another worker owns it now", message.id)
+
+    async def _deliver(self, message: Message) -> None:
+        now = utc_now()
+        configs = await SmtpConfig.filter(account_id=message.account_id).order_by(
+            "priority", "created_at", "id"
+        )
+        by_id = {c.id: c for c in configs}
+        usage = await SmtpUsage.filter(config_id__in=list(by_id), day=utc_day(now)).values_list(
+            "config_id", "sent"
+        )
+        sent_today = {uuid.UUID(str(config_id)): sent for config_id, sent in usage}
+        health = await queue.read_health(list(by_id))
+        requested = message.requested_config_id
+        if requested not in by_id:
+            requested = next((c.id for c in configs if c.is_default), None)
+        plan = policy.plan_failover(
+            [
+                policy.Candidate(
+                    config_id=c.id,
+                    priority=c.priority,
+                    daily_limit=c.daily_limit,
+                    sent_today=sent_today.get(c.id, 0),
+                    health=health.get(c.id, policy.Health()),
+                )
+                for c in configs
+            ],
+            requested=requested,
+            recipients=message.recipient_count,
+            now=now,
+        )
+        last_error: tuple[str, str] | None = None
+        previous: uuid.UUID | None = None
+        for config_id, probe in plan.order:
+            config = by_id[config_id]
+            reservation = await queue.begin_attempt(
+                message,
+                owner=self.owner,
+                config_id=config_id,
+                daily_limit=config.daily_limit,
+                max_per_minute=config.max_per_minute,
+                probe=probe,
+                probe_timeout=self.probe_timeout,
+                failover_from=previous,
+                now=utc_now(),
+            )
+            if not reservation.ok:
+                continue
+            outcome = await self._attempt(message, config)
+            if outcome.status != MessageStatus.SENDING:
+                return
+            last_error = outcome.error
+            previous = config_id
+        await self._put_off(message, plan, last_error)
+
+    async def _attempt(self, message: Message, config: SmtpConfig) -> Outcome:
+        """One SMTP attempt through `config`; records it. Returns the outcome, whose status
+        SENDING means "try the next config"."""
+        started = utc_now()
+        number = message.attempt_count
+        try:
+            password = open_password(config, self.keyring)
+        except UnsealError:
+            error: SmtpError = SmtpAuthError(
+                "the stored SMTP password cannot be opened with the configured secret keys "
+                "(was MAILSAGE_SECRET_KEY changed without keeping the old key?)",
+                stage="auth",
+            )
+            return await self._record_failure(message, config, started, number, error)
+        endpoint = SmtpEndpoint(
+            host=config.host,
+            port=config.port,
+            use_tls=config.use_tls,
+            username=config.username,
+            password=password,
+        )
+        pool = self.pools.get(
+            str(config.id),
+            config.updated_at.isoformat(),
+            endpoint,
+            max_connections=config.max_connections,
+        )
+        sender = message.from_email or config.from_email
+        data = render(
+            MessageParts(
+                from_email=sender,
+                to=message.to,
+                cc=message.cc,
+                subject=message.subject,
+                text=message.text,
+                html=message.html,
+                reply_to=message.reply_to,
+                headers=[(n, v) for n, v in message.headers],
+                message_id=message.message_id_header,
+                date=message.created_at,
+            )
+        )
+        recipients = (*message.to, *message.cc, *message.bcc)
+        try:
+            result = await pool.send(
+                OutgoingMessage(sender=sender, recipients=recipients, data=data)
+            )
+        except SmtpError as exc:
+            return await self._record_failure(message, config, started, number, exc)
+        await self._record_success(message, config, started, number, result)
+        return Outcome(MessageStatus.SENT, None)
+
+    async def _record_success(
+        self,
+        message: Message,
+        config: SmtpConfig,
+        started: datetime,
+        number: int,
+        result: SendResult,
+    ) -> None:
+        ended = utc_now()
+        detail = result.response
+        if result.refused:
+            refused = ", ".join(f"{r} ({code})" for r, (code, _) in sorted(result.refused.items()))
+            detail = f"{detail}; refused: {refused}"
+        await queue.finish_attempt(
+            message,
+            owner=self.owner,
+            attempt=queue.AttemptRecord(
+                config_id=config.id,
+                number=number,
+                started_at=started,
+                ended_at=ended,
+                outcome="sent",
+                smtp_code=result.smtp_code,
+                enhanced_code=result.enhanced_code,
+                reply=result.response,
+                error_code=None,
+            ),
+            status=MessageStatus.SENT,
+            events=[
+                queue.Event(
+                    "SENT",
+                    smtp_config_id=config.id,
+                    attempt=number,
+                    smtp_code=result.smtp_code,
+                    enhanced_code=result.enhanced_code,
+                    detail=detail,
+                )
+            ],
+            release_quota=False,
+            health=policy.after_success,
+            delivered=True,
+        )
+
+    async def _record_failure(
+        self,
+        message: Message,
+        config: SmtpConfig,
+        started: datetime,
+        number: int,
+        exc: SmtpError,
+    ) -> Outcome:
+        ended = utc_now()
+        error = (exc.code, exc.message)
+        quota = isinstance(exc, SmtpRateLimitError) and (exc.smtp_code or 0) >= 500
+
+        def failed(h: policy.Health) -> policy.Health:
+            return policy.after_failure(
+                h,
+                code=exc.code,
+                now=ended,
+                threshold=self.settings.circuit_failure_threshold,
+                cooldown=self.cooldown,
+                quota=quota,
+            )
+
+        health: Callable[[policy.Health], policy.Health] | None
+        if isinstance(exc, SmtpUncertainError):
+            # Never resent; the provider may well be fine, so its breaker is left alone.
+            status, outcome, release, health = MessageStatus.UNCERTAIN, "uncertain", False, None
+        elif not exc.provider_failure:
+            # A recipient or message rejection: the provider answered, so it is healthy.
+            status, outcome, release = MessageStatus.FAILED, "failed", False
+            health = policy.after_success
+        else:
+            status, outcome, health = MessageStatus.SENDING, "failover", failed
+            release = exc.stage in _NOT_REACHED or exc.stage is None
+        events = []
+        if status != MessageStatus.SENDING:
+            events.append(
+                queue.Event(
+                    status.value,
+                    smtp_config_id=config.id,
+                    attempt=number,
+                    code=exc.code,
+                    smtp_code=exc.smtp_code,
+                    enhanced_code=exc.enhanced_code,
+                    detail=exc.message,
+                )
+            )
+        await queue.finish_attempt(
+            message,
+            owner=self.owner,
+            attempt=queue.AttemptRecord(
+                config_id=config.id,
+                number=number,
+                started_at=started,
+                ended_at=ended,
+                outcome=outcome,
+                smtp_code=exc.smtp_code,
+                enhanced_code=exc.enhanced_code,
+                reply=exc.message,
+                error_code=exc.code,
+            ),
+            status=status,
+            events=events,
+            release_quota=release,
+            health=health,
+            error=error,
+        )
+        return Outcome(status, error)
+
+    async def _put_off(
+        self, message: Message, plan: policy.Plan, last_error: tuple[str, str] | None
+    ) -> None:
+        """No config could take the message now: DEFERRED with backoff, or FAILED when old."""
+        now = utc_now()
+        if last_error is None:
+            reasons = ", ".join(sorted({reason.value for _, reason in plan.skipped}))
+            last_error = (
+                ("smtp_rate_limit", f"no SMTP config can take this message now ({reasons})")
+                if plan.skipped
+                else ("smtp_validation_failed", "the account has no SMTP config")
+            )
+        if policy.expired(
+            created_at=message.created_at, now=now, max_age=self.settings.max_message_age
+        ):
+            await queue.end_without_attempt(
+                message,
+                owner=self.owner,
+                status=MessageStatus.FAILED,
+                event=queue.Event("FAILED", code=last_error[0], detail=last_error[1]),
+                now=now,
+                next_attempt_at=None,
+                error=last_error,
+            )
+            return
+        at = policy.next_attempt_at(
+            now=now,
+            deferrals=message.deferrals,
+            schedule=self.settings.retry_schedule,
+            available_again_at=plan.available_again_at,
+        )
+        await queue.end_without_attempt(
+            message,
+            owner=self.owner,
+            status=MessageStatus.DEFERRED,
+            event=queue.Event(
+                "DEFERRED", code=last_error[0], detail=f"{last_error[1]}; retry at {at.isoformat()}"
+            ),
+            now=now,
+            next_attempt_at=at,
+            error=last_error,
+        )

@@ -1,0 +1,96 @@
+"""The sending side of a process: SMTP pools, the sender loop and queue wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from tortoise import connections
+
+from mailsage_gql.crypto import Keyring
+from mailsage_gql.database import connection_label
+from mailsage_gql.delivery.worker import Sender, Wakeup, new_owner_id
+from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
+from mailsage_gql.services.delivery import Deliverer
+from mailsage_gql.settings import Settings
+from mailsage_gql.smtp import SmtpPoolRegistry, TransportOptions
+
+log = logging.getLogger("mailsage.engine")
+
+QUEUE_CHANNEL = "mailsage_queue"
+
+
+def transport_options(settings: Settings) -> TransportOptions:
+    return TransportOptions(
+        connect_timeout=settings.smtp_connect_timeout,
+        command_timeout=settings.smtp_command_timeout,
+        message_timeout=settings.smtp_message_timeout,
+        idle_timeout=settings.smtp_pool_idle_timeout,
+        ca_file=settings.smtp_ca_file or None,
+        allow_private_hosts=settings.private_smtp_hosts_allowed,
+        helo_name=settings.smtp_helo_name or None,
+    )
+
+
+class QueueSignal:
+    """Tells senders that work was queued: the local one at once, others through NOTIFY."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.wakeup = Wakeup()
+
+    async def notify(self) -> None:
+        self.wakeup.set()
+        if self.settings.dialect == "postgres":
+            conn = connections.get(connection_label(self.settings))
+            await conn.execute_script(f"NOTIFY {QUEUE_CHANNEL}")
+
+
+class Engine:
+    """States: idle -> started (start()) -> stopped (stop()). One per process that sends."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        keyring: Keyring,
+        signal: QueueSignal,
+        concurrency: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.signal = signal
+        self.owner = new_owner_id()
+        self.pools = SmtpPoolRegistry(transport_options(settings))
+        deliverer = Deliverer(
+            settings=settings, keyring=keyring, pools=self.pools, owner=self.owner
+        )
+        self.sender = Sender(
+            deliver=deliverer.deliver,
+            owner=self.owner,
+            concurrency=concurrency or settings.worker_concurrency,
+            lease=timedelta(seconds=settings.lease_seconds),
+            poll_interval=settings.poll_interval,
+            wakeup=signal.wakeup,
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._listener: PgListener | None = None
+
+    async def start(self) -> None:
+        if self.settings.dialect == "postgres":
+            self._listener = PgListener(
+                asyncpg_dsn(self.settings.database_url),
+                {QUEUE_CHANNEL: lambda _payload: self.signal.wakeup.set()},
+            )
+            await self._listener.start()
+        self._task = asyncio.create_task(self.sender.run())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.stop()
+        if self._task is not None:
+            await self.sender.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.pools.close()
