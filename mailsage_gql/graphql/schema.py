@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from graphql.error import GraphQLError
 from graphql.validation import ASTValidationRule
+from graphql.validation.rules.max_introspection_depth_rule import MaxIntrospectionDepthRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -197,6 +198,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with its limits. Validation rules are built once here, not per request: the
     validation cache keys on the rule classes, and new classes per request defeat it."""
     rules: list[type[ASTValidationRule]] = [
+        # The depth limiter skips introspection (GraphiQL's own query is deep); this rule
+        # bounds the nested-list introspection queries that are the real cost.
+        MaxIntrospectionDepthRule,
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
