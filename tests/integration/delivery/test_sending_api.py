@@ -217,7 +217,10 @@ async def test_messages_paginate_newest_first(gql: GraphQL, tenant: Tenant, rela
         ]
         for i in range(5)
     ]
-    query = "query($after: String) { messages(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }"
+    query = (
+        "query($after: String) { messages(first: 2, after: $after) "
+        "{ edges { node { id } } pageInfo { hasNextPage endCursor } } }"
+    )
     seen: list[str] = []
     after = None
     while True:
