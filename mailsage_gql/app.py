@@ -16,6 +16,9 @@ from starlette.routing import Route, WebSocketRoute
 
 from mailsage_gql import database
 from mailsage_gql.errors import MailsageError
+from mailsage_gql.events.hub import EventHub
+from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
+from mailsage_gql.events.publisher import EVENTS_CHANNEL
 from mailsage_gql.graphql.view import MailsageGraphQL
 from mailsage_gql.rest import emails as rest_emails
 from mailsage_gql.rest import smtp_configs as rest_smtp_configs
@@ -64,9 +67,14 @@ def create_app(
     :raises ConfigurationError: settings that cannot work.
     """
     keyring = load_keyring(settings)
-    signal = QueueSignal(settings)
+    hub = EventHub(poll_interval=settings.poll_interval)
+    signal = QueueSignal(settings, hub=hub)
     resources = Resources(
-        settings=settings, keyring=keyring, signal=signal, transport=transport_options(settings)
+        settings=settings,
+        keyring=keyring,
+        signal=signal,
+        transport=transport_options(settings),
+        hub=hub,
     )
     graphql = MailsageGraphQL(resources)
     sending = settings.serve_sender if run_sender is None else run_sender
@@ -76,6 +84,14 @@ def create_app(
         async with contextlib.AsyncExitStack() as stack:
             if own_database:
                 await stack.enter_async_context(database.database(settings))
+            await hub.start()
+            stack.push_async_callback(hub.stop)
+            if settings.dialect == "postgres":
+                listener = PgListener(
+                    asyncpg_dsn(settings.database_url), {EVENTS_CHANNEL: lambda _p: hub.wake()}
+                )
+                await listener.start()
+                stack.push_async_callback(listener.stop)
             if sending:
                 engine = Engine(settings=settings, keyring=keyring, signal=signal)
                 await engine.start()

@@ -178,8 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.command == "serve":
-            args.host = args.host or settings.host
-            args.port = args.port or settings.port
+            # `is None`, not `or`: `--port 0` (any free port) must not fall back to the default.
+            args.host = settings.host if args.host is None else args.host
+            args.port = settings.port if args.port is None else args.port
         _configure_logging(settings)
         result: int = args.func(settings, args)
         return result

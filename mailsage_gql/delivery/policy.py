@@ -15,6 +15,7 @@ class Skip(StrEnum):
     """Why a config was passed over for a message right now."""
 
     DAILY_LIMIT = "daily_limit"
+    MINUTE_LIMIT = "minute_limit"
     CIRCUIT_OPEN = "circuit_open"
     EXHAUSTED = "exhausted"
 
@@ -79,6 +80,22 @@ def plan_failover(
         else:
             order.append((c.config_id, health.opened_until is not None))
     return Plan(tuple(order), tuple(skipped), min(again) if again else None)
+
+
+def refused_at_reservation(
+    plan: Plan, refused: Sequence[tuple[uuid.UUID, Skip]], *, now: datetime
+) -> Plan:
+    """`plan` with the configs that looked usable but refused the reservation (another
+    worker took the last places first) counted as skipped: a daily limit is usable again at
+    the next reset, a per-minute limit at the next minute; a probe taken by another worker
+    gives no time (the backoff decides)."""
+    again = [plan.available_again_at] if plan.available_again_at is not None else []
+    for _, reason in refused:
+        if reason is Skip.DAILY_LIMIT:
+            again.append(next_reset(now))
+        elif reason is Skip.MINUTE_LIMIT:
+            again.append(now.replace(second=0, microsecond=0) + timedelta(minutes=1))
+    return Plan(plan.order, (*plan.skipped, *refused), min(again) if again else None)
 
 
 def after_success(health: Health) -> Health:

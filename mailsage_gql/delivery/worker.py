@@ -58,8 +58,11 @@ class Sender:
         lease: timedelta,
         poll_interval: float,
         wakeup: Wakeup,
+        announce: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`announce` is called after a change that stored delivery events (lease recovery)."""
         self.deliver = deliver
+        self.announce = announce
         self.owner = owner
         self.concurrency = concurrency
         self.lease = lease
@@ -87,6 +90,8 @@ class Sender:
         if now - self._last_recovery >= self.lease / 3:
             self._last_recovery = now
             requeued, uncertain = await queue.recover_expired_leases(now=now)
+            if (requeued or uncertain) and self.announce is not None:
+                await self.announce()
             if requeued or uncertain:
                 log.warning(
                     "recovered expired leases: %d requeued, %d uncertain", requeued, uncertain

@@ -40,21 +40,21 @@ def error_extensions(exc: MailsageError) -> dict[str, object]:
     return extensions
 
 
-def translate_error(error: GraphQLError) -> GraphQLError:
-    """Our errors keep their message and gain a code; anything unexpected is masked and logged
-    with a request id the client can quote; parse and validation errors get a code too."""
+def translate_error(error: GraphQLError) -> None:
+    """Rewrite `error` in place: our errors keep their message and gain a code; anything
+    unexpected is masked and logged with a request id the client can quote; parse and
+    validation errors get a code too. Idempotent: strawberry reaches errors through more
+    than one path (results, subscriptions, pre-execution)."""
+    if getattr(error, "_mailsage_translated", False):
+        return
     original = error.original_error
     if isinstance(original, MailsageError):
         extensions = error_extensions(original)
         message = original.message
-    elif original is None:
+    elif original is None or isinstance(original, GraphQLError):
         # Raised by graphql-core itself: syntax, validation, variable coercion.
-        code = (
-            "graphql_parse_failed"
-            if "Syntax Error" in error.message
-            else "graphql_validation_failed"
-        )
-        extensions = {"code": code}
+        syntax = "Syntax Error" in error.message
+        extensions = {"code": "graphql_parse_failed" if syntax else "graphql_validation_failed"}
         message = error.message
     else:
         request_id = uuid.uuid4().hex[:12]
@@ -66,22 +66,18 @@ def translate_error(error: GraphQLError) -> GraphQLError:
         )
         extensions = {"code": "internal_error", "requestId": request_id}
         message = f"Internal error (request id {request_id})."
-    return GraphQLError(
-        message=message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=None,
-        extensions=extensions,
-    )
+        error.original_error = None
+    error.message = message
+    error.extensions = extensions
+    error._mailsage_translated = True  # type: ignore[attr-defined]
 
 
 class ErrorCodes(SchemaExtension):
-    """Rewrites every error of a result through `translate_error`."""
+    """Translates every error of a result (see `translate_error`)."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            result.errors = [translate_error(e) for e in result.errors]
+            for error in result.errors:
+                translate_error(error)

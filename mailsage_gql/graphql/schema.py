@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 from graphql.error import GraphQLError
 from graphql.validation import ASTValidationRule
@@ -19,7 +21,8 @@ from strawberry.types import ExecutionContext, Info
 
 from mailsage_gql.errors import ValidationError
 from mailsage_gql.graphql.context import Context
-from mailsage_gql.graphql.errors import ErrorCodes
+from mailsage_gql.graphql.errors import ErrorCodes, translate_error
+from mailsage_gql.graphql.event_types import DeliveryEvent
 from mailsage_gql.graphql.message_types import (
     BatchItemError,
     BatchItemResult,
@@ -41,7 +44,7 @@ from mailsage_gql.graphql.types import (
     SmtpConfigUpdateInput,
     input_values,
 )
-from mailsage_gql.services import config_checks, sending, smtp_configs
+from mailsage_gql.services import config_checks, sending, smtp_configs, tracking
 from mailsage_gql.settings import Settings
 
 GraphQLInfo = Info[Context, None]
@@ -66,6 +69,13 @@ class Query:
             return None
         (record,) = await sending.message_records([row])
         return Message.from_record(record)
+
+    @strawberry.field(description="The stored delivery history of one message, oldest first.")
+    async def message_events(
+        self, info: GraphQLInfo, message_id: strawberry.ID
+    ) -> list[DeliveryEvent]:
+        events = await tracking.message_events(info.context.principal.account_id, message_id)
+        return [DeliveryEvent.from_record(e) for e in events]
 
     @strawberry.field(description="The account's messages, newest first.")
     async def messages(
@@ -95,6 +105,28 @@ class Query:
             edges=edges,
             page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
         )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Delivery events of your account (or one message), live. With after: every "
+        "stored event after that id first, then live ones: reconnect with the last id you saw."
+    )
+    async def delivery_events(
+        self,
+        info: GraphQLInfo,
+        message_id: strawberry.ID | None = None,
+        after: strawberry.ID | None = None,
+    ) -> AsyncGenerator[DeliveryEvent, None]:
+        ctx = info.context
+        async for event in tracking.follow(
+            ctx.resources.hub,
+            ctx.principal.account_id,
+            message_id=message_id,
+            after=after,
+        ):
+            yield DeliveryEvent.from_record(event)
 
 
 @strawberry.type
@@ -190,8 +222,10 @@ class MailsageSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Logging happens once, in `translate_error`: unexpected errors with a request id;
+        """Translate (and, for unexpected ones, log once with a request id) every error;
         expected ones (bad input, auth) are the client's business, not the operator's."""
+        for error in errors:
+            translate_error(error)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -215,6 +249,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return MailsageSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             ErrorCodes,
             lambda: MaxTokensLimiter(max_token_count=max_tokens),

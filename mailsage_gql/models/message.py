@@ -101,6 +101,9 @@ class DeliveryAttempt(Model):
 class DeliveryEvent(Model):
     """Outbox: written in the transaction of the state change it describes; ids order them."""
 
+    account_id: uuid.UUID
+    message_id: uuid.UUID
+
     id = fields.BigIntField(primary_key=True)
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "models.Account", related_name=False, on_delete=fields.CASCADE

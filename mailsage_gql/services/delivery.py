@@ -13,6 +13,7 @@ from mailsage_gql.delivery import policy, queue
 from mailsage_gql.delivery.clock import utc_day, utc_now
 from mailsage_gql.delivery.rendering import MessageParts, render
 from mailsage_gql.errors import SmtpAuthError, SmtpError, SmtpRateLimitError, SmtpUncertainError
+from mailsage_gql.events.publisher import EventPublisher
 from mailsage_gql.models import Message, MessageStatus, SmtpConfig, SmtpUsage
 from mailsage_gql.services.smtp_configs import open_password
 from mailsage_gql.settings import Settings
@@ -34,9 +35,16 @@ class Deliverer:
     """Delivers leased messages for one worker (`owner`), through pooled SMTP connections."""
 
     def __init__(
-        self, *, settings: Settings, keyring: Keyring, pools: SmtpPoolRegistry, owner: str
+        self,
+        *,
+        settings: Settings,
+        keyring: Keyring,
+        pools: SmtpPoolRegistry,
+        owner: str,
+        events: EventPublisher,
     ) -> None:
         self.settings = settings
+        self.events = events
         self.keyring = keyring
         self.pools = pools
         self.owner = owner
@@ -51,6 +59,8 @@ class Deliverer:
             await self._deliver(message)
         except queue.LeaseLostError:
             log.warning("lease on message %s was lost; another worker owns it now", message.id)
+        finally:
+            await self.events.published()
 
     async def _deliver(self, message: Message) -> None:
         now = utc_now()
@@ -83,6 +93,7 @@ class Deliverer:
         )
         last_error: tuple[str, str] | None = None
         previous: uuid.UUID | None = None
+        refused: list[tuple[uuid.UUID, policy.Skip]] = []
         for config_id, probe in plan.order:
             config = by_id[config_id]
             reservation = await queue.begin_attempt(
@@ -97,12 +108,17 @@ class Deliverer:
                 now=utc_now(),
             )
             if not reservation.ok:
+                # Another worker took the last places since the plan was read.
+                refused.append((config_id, policy.Skip(reservation.reason)))
                 continue
+            await self.events.published()  # SENDING (and FAILOVER) are stored
             outcome = await self._attempt(message, config)
             if outcome.status != MessageStatus.SENDING:
                 return
             last_error = outcome.error
             previous = config_id
+        if refused:
+            plan = policy.refused_at_reservation(plan, refused, now=utc_now())
         await self._put_off(message, plan, last_error)
 
     async def _attempt(self, message: Message, config: SmtpConfig) -> Outcome:

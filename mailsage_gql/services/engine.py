@@ -12,7 +12,9 @@ from tortoise import connections
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import connection_label
 from mailsage_gql.delivery.worker import Sender, Wakeup, new_owner_id
+from mailsage_gql.events.hub import EventHub
 from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
+from mailsage_gql.events.publisher import EVENTS_CHANNEL, EventPublisher
 from mailsage_gql.services.delivery import Deliverer
 from mailsage_gql.settings import Settings
 from mailsage_gql.smtp import SmtpPoolRegistry, TransportOptions
@@ -35,17 +37,24 @@ def transport_options(settings: Settings) -> TransportOptions:
 
 
 class QueueSignal:
-    """Tells senders that work was queued: the local one at once, others through NOTIFY."""
+    """Tells senders that work was queued (the local one at once, others through NOTIFY) and
+    subscribers that the QUEUED events are stored."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, hub: EventHub | None = None) -> None:
         self.settings = settings
         self.wakeup = Wakeup()
+        postgres = settings.dialect == "postgres"
+        self.events = EventPublisher(
+            hub=hub, postgres_connection=connection_label(settings) if postgres else None
+        )
 
     async def notify(self) -> None:
         self.wakeup.set()
         if self.settings.dialect == "postgres":
             conn = connections.get(connection_label(self.settings))
-            await conn.execute_script(f"NOTIFY {QUEUE_CHANNEL}")
+            await conn.execute_script(f"NOTIFY {QUEUE_CHANNEL}; NOTIFY {EVENTS_CHANNEL}")
+        if self.events.hub is not None:
+            self.events.hub.wake()
 
 
 class Engine:
@@ -64,7 +73,11 @@ class Engine:
         self.owner = new_owner_id()
         self.pools = SmtpPoolRegistry(transport_options(settings))
         deliverer = Deliverer(
-            settings=settings, keyring=keyring, pools=self.pools, owner=self.owner
+            settings=settings,
+            keyring=keyring,
+            pools=self.pools,
+            owner=self.owner,
+            events=signal.events,
         )
         self.sender = Sender(
             deliver=deliverer.deliver,
@@ -73,6 +86,7 @@ class Engine:
             lease=timedelta(seconds=settings.lease_seconds),
             poll_interval=settings.poll_interval,
             wakeup=signal.wakeup,
+            announce=signal.events.published,
         )
         self._task: asyncio.Task[None] | None = None
         self._listener: PgListener | None = None

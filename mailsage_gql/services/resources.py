@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailsage_gql.crypto import Keyring
+from mailsage_gql.events.hub import EventHub
 from mailsage_gql.services.engine import QueueSignal
 from mailsage_gql.settings import Settings
 from mailsage_gql.smtp import TransportOptions
@@ -17,3 +18,5 @@ class Resources:
     #: Wakes the senders after a commit that queued mail.
     signal: QueueSignal
     transport: TransportOptions
+    #: Fans delivery events out to this process's subscribers.
+    hub: EventHub

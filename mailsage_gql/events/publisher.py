@@ -1,0 +1,25 @@
+"""Announcing committed delivery events: the local hub at once, other processes via NOTIFY."""
+
+from __future__ import annotations
+
+from tortoise import connections
+
+from mailsage_gql.events.hub import EventHub
+
+EVENTS_CHANNEL = "mailsage_events"
+
+
+class EventPublisher:
+    """Call `published()` after a commit that stored events. A hint only: readers poll too."""
+
+    def __init__(self, *, hub: EventHub | None, postgres_connection: str | None) -> None:
+        self.hub = hub
+        #: Label of the PostgreSQL connection to NOTIFY on; None on SQLite (one process).
+        self.postgres_connection = postgres_connection
+
+    async def published(self) -> None:
+        if self.hub is not None:
+            self.hub.wake()
+        if self.postgres_connection is not None:
+            conn = connections.get(self.postgres_connection)
+            await conn.execute_script(f"NOTIFY {EVENTS_CHANNEL}")
