@@ -319,7 +319,7 @@ async def begin_attempt(
                     [
                         Event(
                             "FAILOVER",
-                            smtp_config_id=config_id,
+                            smtp_config_id=failover_from,
                             attempt=message.attempt_count,
                             detail=f"failed over from {failover_from} to {config_id}",
                         )

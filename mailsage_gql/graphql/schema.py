@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from graphql.error import GraphQLError
@@ -22,7 +24,7 @@ from strawberry.types import ExecutionContext, Info
 from mailsage_gql.errors import ValidationError
 from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import ErrorCodes, translate_error
-from mailsage_gql.graphql.event_types import DeliveryEvent
+from mailsage_gql.graphql.event_types import DeliveryEvent, DeliveryStats
 from mailsage_gql.graphql.message_types import (
     BatchItemError,
     BatchItemResult,
@@ -44,7 +46,7 @@ from mailsage_gql.graphql.types import (
     SmtpConfigUpdateInput,
     input_values,
 )
-from mailsage_gql.services import config_checks, sending, smtp_configs, tracking
+from mailsage_gql.services import config_checks, sending, smtp_configs, stats, tracking
 from mailsage_gql.settings import Settings
 
 GraphQLInfo = Info[Context, None]
@@ -76,6 +78,24 @@ class Query:
     ) -> list[DeliveryEvent]:
         events = await tracking.message_events(info.context.principal.account_id, message_id)
         return [DeliveryEvent.from_record(e) for e in events]
+
+    @strawberry.field(description="Delivery statistics over [from, to), by provider and day.")
+    async def delivery_stats(
+        self,
+        info: GraphQLInfo,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        smtp_config_id: strawberry.ID | None = None,
+    ) -> DeliveryStats:
+        ctx = info.context
+        record = await stats.delivery_stats(
+            ctx.principal.account_id,
+            start=from_,
+            end=to,
+            smtp_config_id=smtp_config_id,
+            settings=ctx.resources.settings,
+        )
+        return DeliveryStats.from_record(record)
 
     @strawberry.field(description="The account's messages, newest first.")
     async def messages(

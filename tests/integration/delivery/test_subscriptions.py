@@ -72,7 +72,7 @@ async def test_failover_is_pushed_when_the_primary_is_down(
 ) -> None:
     primary = await smtp_sink(fault="refuse")
     secondary = await smtp_sink()
-    await create_config(gql, tenant, sink_config(primary, "Primary", priority=1))
+    primary_id = await create_config(gql, tenant, sink_config(primary, "Primary", priority=1))
     backup_id = await create_config(gql, tenant, sink_config(secondary, "Backup", priority=2))
     async with graphql_ws(live_server.url, authorization=f"Bearer {tenant.api_key}") as ws:
         message_id = await send(gql, tenant)
@@ -88,7 +88,8 @@ async def test_failover_is_pushed_when_the_primary_is_down(
         "SENT",
     ]
     failover = payloads[2]["data"]["deliveryEvents"]
-    assert failover["smtpConfigId"] == backup_id
+    assert failover["smtpConfigId"] == primary_id  # the config left; detail names both
+    assert primary_id in failover["detail"] and backup_id in failover["detail"]
 
 
 async def test_another_accounts_events_never_arrive(

@@ -1,0 +1,39 @@
+"""Given an idle worker process that polls only every 30 s, when a message is queued through
+the API in another process, then PostgreSQL LISTEN/NOTIFY wakes it and it delivers at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integration.delivery.conftest import create_config, send, wait_for_status
+from tests.integration.workers.conftest import config_input
+from tests.support.api import GraphQL, Tenant
+from tests.support.smtp_sink import SinkFactory
+from tests.support.workers import WorkerPool
+
+POLL_INTERVAL = 30.0
+
+
+@pytest.mark.slow
+async def test_worker_polling_every_30s_delivers_a_new_message_within_seconds(
+    gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, workers: WorkerPool
+) -> None:
+    # given a worker that polls every 30 s, idle after delivering a first message
+    sink = await smtp_sink()
+    await create_config(gql, tenant, config_input(sink, "Relay"))
+    await workers.start(concurrency=2, env={"poll_interval": POLL_INTERVAL})
+    first = await send(gql, tenant, subject="warm-up")
+    await wait_for_status(gql, tenant, first, {"SENT"}, timeout=10)
+    # Quiescence, not waiting for work: let the worker's post-delivery loop go back to its
+    # 30 s wait, so that nothing but a notification can wake it.
+    await asyncio.sleep(0.5)
+
+    # when another message is queued through the API (this process, not the worker's)
+    second = await send(gql, tenant, subject="wake up")
+
+    # then the worker delivers it long before its next poll
+    message = await wait_for_status(gql, tenant, second, {"SENT"}, timeout=5)
+    assert message["status"] == "SENT"
+    assert [m.subject for m in await sink.wait_for_messages(2)] == ["warm-up", "wake up"]
