@@ -76,6 +76,14 @@ class Settings:
     circuit_cooldown: float = 60.0
     idempotency_window: float = 24 * 3600.0
 
+    # Webhooks.
+    webhook_timeout: float = 10.0
+    #: Waits before each retry (jittered by up to a fifth): 8 attempts over about 18 hours.
+    webhook_retry_schedule: tuple[float, ...] = (5.0, 60.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0)
+    webhook_disable_after: int = 50
+    webhook_secret_grace: float = 24 * 3600.0
+    webhook_concurrency: int = 8
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read MAILSAGE_<FIELD> for every field; `overrides` win (tests, CLI flags).

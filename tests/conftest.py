@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.databases",
     "tests.support.api",
     "tests.support.smtp_sink",
+    "tests.support.webhook_receiver",
 ]

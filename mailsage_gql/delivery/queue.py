@@ -52,13 +52,16 @@ class AttemptRecord:
         return (self.ended_at - self.started_at).total_seconds() * 1000
 
 
-async def _insert_events(
+async def insert_events(
     sql: RawSql, account_id: uuid.UUID, message_id: uuid.UUID, events: list[Event], at: datetime
 ) -> None:
+    """Store events in the outbox and queue them for every enabled webhook of the account that
+    subscribed to their type, in the caller's transaction."""
     for e in events:
-        await sql.execute(
+        rows = await sql.fetch(
             "INSERT INTO delivery_event (account_id, message_id, type, smtp_config_id, attempt, "
-            "code, smtp_code, enhanced_code, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "code, smtp_code, enhanced_code, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             account_id,
             message_id,
             e.type,
@@ -69,6 +72,17 @@ async def _insert_events(
             e.enhanced_code,
             e.detail,
             at,
+        )
+        await sql.execute(
+            "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempt_count, "
+            "next_attempt_at, created_at) SELECT id, ?, 'PENDING', 0, ?, ? FROM webhook "
+            "WHERE account_id = ? AND enabled = ? AND events LIKE ?",
+            rows[0]["id"],
+            at,
+            at,
+            account_id,
+            True,
+            f"%,{e.type},%",
         )
 
 
@@ -126,7 +140,7 @@ async def recover_expired_leases(*, now: datetime) -> tuple[int, int]:
                     now,
                     message_id,
                 )
-                await _insert_events(
+                await insert_events(
                     sql, account_id, message_id, [Event("QUEUED", detail="lease expired")], now
                 )
                 requeued += 1
@@ -145,7 +159,7 @@ async def recover_expired_leases(*, now: datetime) -> tuple[int, int]:
                 now,
                 message_id,
             )
-            await _insert_events(
+            await insert_events(
                 sql,
                 account_id,
                 message_id,
@@ -310,7 +324,7 @@ async def begin_attempt(
         if not mine:
             raise LeaseLostError(str(message.id))
         message.attempt_count += 1
-        await _insert_events(
+        await insert_events(
             sql,
             message.account_id,
             message.id,
@@ -469,7 +483,7 @@ async def finish_attempt(
                     "UPDATE provider_health SET probe_until = NULL WHERE config_id = ?",
                     attempt.config_id,
                 )
-        await _insert_events(sql, message.account_id, message.id, events, now)
+        await insert_events(sql, message.account_id, message.id, events, now)
     message.status = status
 
 
@@ -506,7 +520,7 @@ async def end_without_attempt(
         )
         if not changed:
             raise LeaseLostError(str(message.id))
-        await _insert_events(sql, message.account_id, message.id, [event], now)
+        await insert_events(sql, message.account_id, message.id, [event], now)
     message.status = status
 
 

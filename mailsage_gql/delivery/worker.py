@@ -10,14 +10,29 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
-from mailsage_gql.delivery import queue
 from mailsage_gql.delivery.clock import utc_now
-from mailsage_gql.models import Message
 
 log = logging.getLogger("mailsage.worker")
 
-Deliver = Callable[[Message], Awaitable[None]]
+Job = TypeVar("Job")
+
+
+class WorkQueue(Protocol[Job]):
+    """A leased queue: `mailsage_gql.delivery.queue` (messages) and `.webhook_queue` fit it."""
+
+    async def claim(
+        self, *, owner: str, limit: int, now: datetime, lease: timedelta
+    ) -> list[Job]: ...
+
+    async def next_due_at(self) -> datetime | None: ...
+
+    async def recover_expired_leases(self, *, now: datetime) -> tuple[int, int]: ...
+
+    async def renew_leases(self, *, owner: str, now: datetime, lease: timedelta) -> int: ...
+
+    async def release_claims(self, *, owner: str, now: datetime) -> int: ...
 
 
 def new_owner_id() -> str:
@@ -42,7 +57,7 @@ class Wakeup:
         self._event.clear()
 
 
-class Sender:
+class Sender(Generic[Job]):
     """States: created -> running (run()) -> stopping (stop()) -> stopped.
 
     Claims at most as many messages as it has free slots, so a crash strands few leases;
@@ -52,7 +67,8 @@ class Sender:
     def __init__(
         self,
         *,
-        deliver: Deliver,
+        work: WorkQueue[Job],
+        deliver: Callable[[Job], Awaitable[None]],
         owner: str,
         concurrency: int,
         lease: timedelta,
@@ -61,6 +77,7 @@ class Sender:
         announce: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """`announce` is called after a change that stored delivery events (lease recovery)."""
+        self.work = work
         self.deliver = deliver
         self.announce = announce
         self.owner = owner
@@ -89,7 +106,7 @@ class Sender:
         now = utc_now()
         if now - self._last_recovery >= self.lease / 3:
             self._last_recovery = now
-            requeued, uncertain = await queue.recover_expired_leases(now=now)
+            requeued, uncertain = await self.work.recover_expired_leases(now=now)
             if (requeued or uncertain) and self.announce is not None:
                 await self.announce()
             if requeued or uncertain:
@@ -98,32 +115,34 @@ class Sender:
                 )
         if now - self._last_renewal >= self.lease / 3 and self._active:
             self._last_renewal = now
-            await queue.renew_leases(owner=self.owner, now=now, lease=self.lease)
+            await self.work.renew_leases(owner=self.owner, now=now, lease=self.lease)
         free = self.concurrency - len(self._active)
         if free <= 0:
             return 0
-        messages = await queue.claim(owner=self.owner, limit=free, now=now, lease=self.lease)
-        for message in messages:
-            task = asyncio.create_task(self._deliver(message))
+        jobs = await self.work.claim(owner=self.owner, limit=free, now=now, lease=self.lease)
+        for job in jobs:
+            task = asyncio.create_task(self._deliver(job))
             self._active.add(task)
             task.add_done_callback(self._done)
-        return len(messages)
+        return len(jobs)
 
-    async def _deliver(self, message: Message) -> None:
+    async def _deliver(self, job: Job) -> None:
         try:
-            await self.deliver(message)
+            await self.deliver(job)
         except Exception:
             # The lease expires and recovery decides: requeue, or UNCERTAIN if in flight.
-            log.exception("delivery of message %s crashed", message.id)
+            log.exception("delivery of %r crashed", job)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._active.discard(task)
         self.wakeup.set()  # a free slot: claim again now
 
     async def _idle(self) -> None:
-        timeout = self.poll_interval
+        # Never longer than a third of the lease: renewing our leases (a slow provider) and
+        # recovering dead workers' leases happen on ticks, whatever the poll interval.
+        timeout = min(self.poll_interval, self.lease.total_seconds() / 3)
         if len(self._active) < self.concurrency:
-            due = await queue.next_due_at()
+            due = await self.work.next_due_at()
             if due is not None:
                 timeout = min(timeout, max((due - utc_now()).total_seconds(), 0.0))
         await self.wakeup.wait(timeout)
@@ -136,7 +155,7 @@ class Sender:
             _, pending = await asyncio.wait(set(self._active), timeout=grace)
             for task in pending:
                 task.cancel()
-        released = await queue.release_claims(owner=self.owner, now=utc_now())
+        released = await self.work.release_claims(owner=self.owner, now=utc_now())
         if released:
             log.info("released %d unstarted claim(s)", released)
         log.info("sender %s stopped", self.owner)

@@ -24,7 +24,7 @@ from strawberry.types import ExecutionContext, Info
 from mailsage_gql.errors import ValidationError
 from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import ErrorCodes, translate_error
-from mailsage_gql.graphql.event_types import DeliveryEvent, DeliveryStats
+from mailsage_gql.graphql.event_types import DeliveryEvent, DeliveryEventType, DeliveryStats
 from mailsage_gql.graphql.message_types import (
     BatchItemError,
     BatchItemResult,
@@ -46,7 +46,21 @@ from mailsage_gql.graphql.types import (
     SmtpConfigUpdateInput,
     input_values,
 )
-from mailsage_gql.services import config_checks, sending, smtp_configs, stats, tracking
+from mailsage_gql.graphql.webhook_types import (
+    Webhook,
+    WebhookDelivery,
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookWithSecret,
+)
+from mailsage_gql.services import (
+    config_checks,
+    sending,
+    smtp_configs,
+    stats,
+    tracking,
+    webhooks,
+)
 from mailsage_gql.settings import Settings
 
 GraphQLInfo = Info[Context, None]
@@ -96,6 +110,36 @@ class Query:
             settings=ctx.resources.settings,
         )
         return DeliveryStats.from_record(record)
+
+    @strawberry.field(description="The account's webhooks.")
+    async def webhooks(self, info: GraphQLInfo) -> list[Webhook]:
+        records = await webhooks.list_webhooks(info.context.principal.account_id)
+        return [Webhook.from_record(r) for r in records]
+
+    @strawberry.field(description="A webhook's deliveries, newest first, with every attempt.")
+    async def webhook_deliveries(
+        self,
+        info: GraphQLInfo,
+        webhook_id: strawberry.ID,
+        first: int = 50,
+        after: str | None = None,
+    ) -> WebhookDeliveryConnection:
+        position = None
+        if after is not None:
+            if not after.isdigit():
+                raise ValidationError("after is not a cursor from this API", field="after")
+            position = int(after)
+        records, more = await webhooks.list_deliveries(
+            info.context.principal.account_id, webhook_id, first=first, after=position
+        )
+        edges = [
+            WebhookDeliveryEdge(cursor=str(r.id), node=WebhookDelivery.from_record(r))
+            for r in records
+        ]
+        return WebhookDeliveryConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
 
     @strawberry.field(description="The account's messages, newest first.")
     async def messages(
@@ -203,6 +247,60 @@ class Mutation:
             input_values(input), options=info.context.resources.transport
         )
         return SmtpTestResult.from_record(result)
+
+    @strawberry.mutation(description="A webhook for these event types; the secret is shown once.")
+    async def create_webhook(
+        self, info: GraphQLInfo, url: str, events: list[DeliveryEventType]
+    ) -> WebhookWithSecret:
+        ctx = info.context
+        issued = await webhooks.create_webhook(
+            ctx.principal.account_id,
+            url=url,
+            events=[e.value for e in events],
+            keyring=ctx.resources.keyring,
+            allow_private=ctx.resources.settings.private_smtp_hosts_allowed,
+        )
+        return WebhookWithSecret.from_issued(issued)
+
+    @strawberry.mutation(description="Change url, events or enabled; enabling resets failures.")
+    async def update_webhook(
+        self,
+        info: GraphQLInfo,
+        id: strawberry.ID,
+        url: str | None = None,
+        events: list[DeliveryEventType] | None = None,
+        enabled: bool | None = None,
+    ) -> Webhook:
+        ctx = info.context
+        record = await webhooks.update_webhook(
+            ctx.principal.account_id,
+            id,
+            url=url,
+            events=[e.value for e in events] if events is not None else None,
+            enabled=enabled,
+            allow_private=ctx.resources.settings.private_smtp_hosts_allowed,
+        )
+        return Webhook.from_record(record)
+
+    @strawberry.mutation
+    async def delete_webhook(self, info: GraphQLInfo, id: strawberry.ID) -> bool:
+        await webhooks.delete_webhook(info.context.principal.account_id, id)
+        return True
+
+    @strawberry.mutation(
+        description="A new secret, shown once; the old one also signs during a grace period."
+    )
+    async def rotate_webhook_secret(
+        self, info: GraphQLInfo, id: strawberry.ID
+    ) -> WebhookWithSecret:
+        ctx = info.context
+        issued = await webhooks.rotate_secret(
+            ctx.principal.account_id,
+            id,
+            keyring=ctx.resources.keyring,
+            grace=ctx.resources.settings.webhook_secret_grace,
+        )
+        return WebhookWithSecret.from_issued(issued)
 
     @strawberry.mutation(description="Queue one message; answers once it is stored durably.")
     async def send_email(self, info: GraphQLInfo, input: SendEmailInput) -> Message:

@@ -3,6 +3,12 @@
 from mailsage_gql.models.account import Account, ApiKey
 from mailsage_gql.models.message import DeliveryAttempt, DeliveryEvent, Message, MessageStatus
 from mailsage_gql.models.smtp_config import ProviderHealth, SmtpConfig, SmtpUsage
+from mailsage_gql.models.webhook import (
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+)
 
 __all__ = [
     "Account",
@@ -14,4 +20,8 @@ __all__ = [
     "ProviderHealth",
     "SmtpConfig",
     "SmtpUsage",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
 ]

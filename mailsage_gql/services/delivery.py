@@ -12,7 +12,13 @@ from mailsage_gql.crypto import Keyring, UnsealError
 from mailsage_gql.delivery import policy, queue
 from mailsage_gql.delivery.clock import utc_day, utc_now
 from mailsage_gql.delivery.rendering import MessageParts, render
-from mailsage_gql.errors import SmtpAuthError, SmtpError, SmtpRateLimitError, SmtpUncertainError
+from mailsage_gql.errors import (
+    SmtpAuthError,
+    SmtpError,
+    SmtpRateLimitError,
+    SmtpUncertainError,
+    ValidationError,
+)
 from mailsage_gql.events.publisher import EventPublisher
 from mailsage_gql.models import Message, MessageStatus, SmtpConfig, SmtpUsage
 from mailsage_gql.services.smtp_configs import open_password
@@ -109,6 +115,7 @@ class Deliverer:
             )
             if not reservation.ok:
                 # Another worker took the last places since the plan was read.
+                assert reservation.reason is not None  # a refusal always says why
                 refused.append((config_id, policy.Skip(reservation.reason)))
                 continue
             await self.events.published()  # SENDING (and FAILOVER) are stored
@@ -168,7 +175,7 @@ class Deliverer:
             result = await pool.send(
                 OutgoingMessage(sender=sender, recipients=recipients, data=data)
             )
-        except SmtpError as exc:
+        except (SmtpError, ValidationError) as exc:
             return await self._record_failure(message, config, started, number, exc)
         await self._record_success(message, config, started, number, result)
         return Outcome(MessageStatus.SENT, None)
@@ -222,10 +229,16 @@ class Deliverer:
         config: SmtpConfig,
         started: datetime,
         number: int,
-        exc: SmtpError,
+        exc: SmtpError | ValidationError,
     ) -> Outcome:
+        """`exc` is an SMTP outcome, or a ValidationError raised before anything was sent:
+        the host policy refusing the config's host (field host: try the next config), or an
+        address that cannot go on an SMTP command line (the message fails)."""
         ended = utc_now()
         error = (exc.code, exc.message)
+        smtp = exc if isinstance(exc, SmtpError) else None
+        smtp_code = smtp.smtp_code if smtp else None
+        enhanced = smtp.enhanced_code if smtp else None
         quota = isinstance(exc, SmtpRateLimitError) and (exc.smtp_code or 0) >= 500
 
         def failed(h: policy.Health) -> policy.Health:
@@ -239,16 +252,21 @@ class Deliverer:
             )
 
         health: Callable[[policy.Health], policy.Health] | None
-        if isinstance(exc, SmtpUncertainError):
+        if smtp is None:
+            if exc.field in ("host", "port"):
+                status, outcome, health, release = MessageStatus.SENDING, "failover", failed, True
+            else:
+                status, outcome, release, health = MessageStatus.FAILED, "failed", True, None
+        elif isinstance(smtp, SmtpUncertainError):
             # Never resent; the provider may well be fine, so its breaker is left alone.
             status, outcome, release, health = MessageStatus.UNCERTAIN, "uncertain", False, None
-        elif not exc.provider_failure:
+        elif not smtp.provider_failure:
             # A recipient or message rejection: the provider answered, so it is healthy.
             status, outcome, release = MessageStatus.FAILED, "failed", False
             health = policy.after_success
         else:
             status, outcome, health = MessageStatus.SENDING, "failover", failed
-            release = exc.stage in _NOT_REACHED or exc.stage is None
+            release = smtp.stage in _NOT_REACHED or smtp.stage is None
         events = []
         if status != MessageStatus.SENDING:
             events.append(
@@ -257,8 +275,8 @@ class Deliverer:
                     smtp_config_id=config.id,
                     attempt=number,
                     code=exc.code,
-                    smtp_code=exc.smtp_code,
-                    enhanced_code=exc.enhanced_code,
+                    smtp_code=smtp_code,
+                    enhanced_code=enhanced,
                     detail=exc.message,
                 )
             )
@@ -271,8 +289,8 @@ class Deliverer:
                 started_at=started,
                 ended_at=ended,
                 outcome=outcome,
-                smtp_code=exc.smtp_code,
-                enhanced_code=exc.enhanced_code,
+                smtp_code=smtp_code,
+                enhanced_code=enhanced,
                 reply=exc.message,
                 error_code=exc.code,
             ),

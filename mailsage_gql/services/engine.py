@@ -11,11 +11,13 @@ from tortoise import connections
 
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import connection_label
+from mailsage_gql.delivery import queue, webhook_queue
 from mailsage_gql.delivery.worker import Sender, Wakeup, new_owner_id
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
 from mailsage_gql.events.publisher import EVENTS_CHANNEL, EventPublisher
 from mailsage_gql.services.delivery import Deliverer
+from mailsage_gql.services.webhook_sender import WebhookDeliverer
 from mailsage_gql.settings import Settings
 from mailsage_gql.smtp import SmtpPoolRegistry, TransportOptions
 
@@ -43,9 +45,13 @@ class QueueSignal:
     def __init__(self, settings: Settings, *, hub: EventHub | None = None) -> None:
         self.settings = settings
         self.wakeup = Wakeup()
+        #: Wakes the webhook sender: new events may have queued webhook deliveries.
+        self.webhook_wakeup = Wakeup()
         postgres = settings.dialect == "postgres"
         self.events = EventPublisher(
-            hub=hub, postgres_connection=connection_label(settings) if postgres else None
+            hub=hub,
+            postgres_connection=connection_label(settings) if postgres else None,
+            local=[self.webhook_wakeup.set],
         )
 
     async def notify(self) -> None:
@@ -55,6 +61,7 @@ class QueueSignal:
             await conn.execute_script(f"NOTIFY {QUEUE_CHANNEL}; NOTIFY {EVENTS_CHANNEL}")
         if self.events.hub is not None:
             self.events.hub.wake()
+        self.webhook_wakeup.set()
 
 
 class Engine:
@@ -80,6 +87,7 @@ class Engine:
             events=signal.events,
         )
         self.sender = Sender(
+            work=queue,
             deliver=deliverer.deliver,
             owner=self.owner,
             concurrency=concurrency or settings.worker_concurrency,
@@ -88,23 +96,41 @@ class Engine:
             wakeup=signal.wakeup,
             announce=signal.events.published,
         )
-        self._task: asyncio.Task[None] | None = None
+        self.webhooks = WebhookDeliverer(settings=settings, keyring=keyring, owner=self.owner)
+        self.webhook_sender = Sender(
+            work=webhook_queue,
+            deliver=self.webhooks.deliver,
+            owner=self.owner,
+            concurrency=settings.webhook_concurrency,
+            lease=timedelta(seconds=max(settings.lease_seconds, settings.webhook_timeout * 3)),
+            poll_interval=settings.poll_interval,
+            wakeup=signal.webhook_wakeup,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
         self._listener: PgListener | None = None
 
     async def start(self) -> None:
         if self.settings.dialect == "postgres":
             self._listener = PgListener(
                 asyncpg_dsn(self.settings.database_url),
-                {QUEUE_CHANNEL: lambda _payload: self.signal.wakeup.set()},
+                {
+                    QUEUE_CHANNEL: lambda _payload: self.signal.wakeup.set(),
+                    EVENTS_CHANNEL: lambda _payload: self.signal.webhook_wakeup.set(),
+                },
             )
             await self._listener.start()
-        self._task = asyncio.create_task(self.sender.run())
+        self._tasks = [
+            asyncio.create_task(self.sender.run()),
+            asyncio.create_task(self.webhook_sender.run()),
+        ]
 
     async def stop(self) -> None:
         if self._listener is not None:
             await self._listener.stop()
-        if self._task is not None:
-            await self.sender.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._tasks:
+            await asyncio.gather(self.sender.stop(), self.webhook_sender.stop())
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.pools.close()
+        await self.webhooks.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailsage_gql.crypto import Keyring
-from mailsage_gql.services import smtp_configs
+from mailsage_gql.services import smtp_configs, webhooks
 
 
 async def reseal_all_secrets(keyring: Keyring) -> int:
@@ -11,4 +11,4 @@ async def reseal_all_secrets(keyring: Keyring) -> int:
 
     :raises UnsealError: a stored secret no configured key opens (keep the old key listed).
     """
-    return await smtp_configs.reseal_all(keyring)
+    return await smtp_configs.reseal_all(keyring) + await webhooks.reseal_all(keyring)

@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from mailsage_gql.database import RawSql
+from mailsage_gql.delivery import queue
 from mailsage_gql.delivery.clock import utc_now
 from mailsage_gql.delivery.rendering import new_message_id
 from mailsage_gql.errors import ConflictError, MailsageError, NotFoundError, ValidationError
-from mailsage_gql.models import DeliveryEvent, Message, MessageStatus, SmtpConfig
+from mailsage_gql.models import Message, MessageStatus, SmtpConfig
 from mailsage_gql.services import validation as v
 from mailsage_gql.settings import Settings
 
@@ -246,7 +249,11 @@ async def _existing(
 
 
 async def _insert(
-    account_id: uuid.UUID, clean: CleanMessage, config: SmtpConfig, now: datetime
+    connection: BaseDBAsyncClient,
+    account_id: uuid.UUID,
+    clean: CleanMessage,
+    config: SmtpConfig,
+    now: datetime,
 ) -> Message:
     message_id = uuid.uuid4()
     domain = (clean.from_email or config.from_email).rsplit("@", 1)[1]
@@ -270,12 +277,12 @@ async def _insert(
         next_attempt_at=now,
         recipient_count=len(clean.recipients),
     )
-    await DeliveryEvent.create(
-        account_id=account_id,
-        message_id=message.id,
-        type="QUEUED",
-        smtp_config_id=config.id,
-        at=now,
+    await queue.insert_events(
+        RawSql(connection),
+        account_id,
+        message.id,
+        [queue.Event("QUEUED", smtp_config_id=config.id)],
+        now,
     )
     return message
 
@@ -292,12 +299,12 @@ async def send_email(
     now = utc_now()
     window = timedelta(seconds=settings.idempotency_window)
     try:
-        async with in_transaction():
+        async with in_transaction() as connection:
             original = await _existing(account_id, clean, window=window, now=now)
             if original is not None:
                 return original
             config = await _routing(account_id, clean)
-            message = await _insert(account_id, clean, config, now)
+            message = await _insert(connection, account_id, clean, config, now)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race: answer with its result.
         original = await _existing(account_id, clean, window=window, now=now)
@@ -337,7 +344,7 @@ async def send_batch(
             results.append(BatchItem(error=exc))
     configs: dict[uuid.UUID | None, SmtpConfig] = {}
     queued = False
-    async with in_transaction():
+    async with in_transaction() as connection:
         for index, clean in cleaned:
             try:
                 original = await _existing(account_id, clean, window=window, now=now)
@@ -347,7 +354,9 @@ async def send_batch(
                 config = configs.get(clean.smtp_config_id)
                 if config is None:
                     config = configs[clean.smtp_config_id] = await _routing(account_id, clean)
-                results[index] = BatchItem(message=await _insert(account_id, clean, config, now))
+                results[index] = BatchItem(
+                    message=await _insert(connection, account_id, clean, config, now)
+                )
                 queued = True
             except MailsageError as exc:
                 results[index] = BatchItem(error=exc)

@@ -20,6 +20,9 @@ from mailsage_gql.settings import Settings
 
 PG_ADMIN_URL = os.environ.get("MAILSAGE_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TABLES = [
+    "webhook_attempt",
+    "webhook_delivery",
+    "webhook",
     "delivery_event",
     "delivery_attempt",
     "message",

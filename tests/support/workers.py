@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
 from mailsage_gql.settings import PREFIX, Settings
 from tests.support.databases import SECRET_KEY
 

@@ -1,0 +1,68 @@
+"""The webhook delivery queue: the same lease discipline as messages, over webhook_delivery."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from mailsage_gql.database import RawSql
+from mailsage_gql.models import WebhookDelivery, WebhookDeliveryStatus
+
+
+async def claim(
+    *, owner: str, limit: int, now: datetime, lease: timedelta
+) -> list[WebhookDelivery]:
+    """Lease up to `limit` due deliveries to `owner`."""
+    async with in_transaction() as conn:
+        sql = RawSql(conn)
+        lock = " FOR UPDATE SKIP LOCKED" if sql.postgres else ""
+        rows = await sql.fetch(
+            "UPDATE webhook_delivery SET lease_owner = ?, lease_expires_at = ? "
+            "WHERE id IN (SELECT id FROM webhook_delivery WHERE status = 'PENDING' "
+            "AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?) "
+            f"ORDER BY next_attempt_at LIMIT ?{lock}) RETURNING id",
+            owner,
+            now + lease,
+            now,
+            now,
+            limit,
+        )
+    if not rows:
+        return []
+    return await WebhookDelivery.filter(id__in=[int(r["id"]) for r in rows]).order_by("id")
+
+
+async def next_due_at() -> datetime | None:
+    row = (
+        await WebhookDelivery.filter(status=WebhookDeliveryStatus.PENDING)
+        .order_by("next_attempt_at")
+        .first()
+        .values("next_attempt_at")
+    )
+    return None if row is None else row["next_attempt_at"]
+
+
+async def recover_expired_leases(*, now: datetime) -> tuple[int, int]:
+    """Expired leases need no work: a pending delivery whose lease ran out is claimable again
+    (a webhook may receive an event twice; receivers dedupe on webhook-id)."""
+    return 0, 0
+
+
+async def renew_leases(*, owner: str, now: datetime, lease: timedelta) -> int:
+    async with in_transaction() as conn:
+        return await RawSql(conn).execute(
+            "UPDATE webhook_delivery SET lease_expires_at = ? WHERE lease_owner = ? "
+            "AND status = 'PENDING'",
+            now + lease,
+            owner,
+        )
+
+
+async def release_claims(*, owner: str, now: datetime) -> int:
+    async with in_transaction() as conn:
+        return await RawSql(conn).execute(
+            "UPDATE webhook_delivery SET lease_owner = NULL, lease_expires_at = NULL "
+            "WHERE lease_owner = ? AND status = 'PENDING'",
+            owner,
+        )
