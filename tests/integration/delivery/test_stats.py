@@ -16,7 +16,9 @@ query($from: DateTime!, $to: DateTime!, $config: ID) {
   deliveryStats(from: $from, to: $to, smtpConfigId: $config) {
     sent failed deferred uncertain failovers deliveryRate
     errorsByCode { code count }
-    perConfig { smtpConfigId name attempts sent failed failovers deliveryRate errors { code count } }
+    perConfig {
+      smtpConfigId name attempts sent failed failovers deliveryRate errors { code count }
+    }
     perDay { day sent failed failovers deliveryRate }
   }
 }
