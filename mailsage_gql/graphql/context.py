@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailsage_gql.errors import UnauthenticatedError
+from mailsage_gql.errors import RateLimitedError, UnauthenticatedError
 from mailsage_gql.services.accounts import Principal
 from mailsage_gql.services.resources import Resources
 
@@ -17,7 +17,7 @@ class Context:
     response: Any = None
     #: Set when the bearer key authenticated; otherwise `auth_error` says why not.
     _principal: Principal | None = None
-    auth_error: UnauthenticatedError | None = field(default=None)
+    auth_error: UnauthenticatedError | RateLimitedError | None = field(default=None)
     #: The graphql-transport-ws connection_init payload (set by Strawberry on websockets).
     connection_params: dict[str, Any] | None = None
 

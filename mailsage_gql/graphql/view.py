@@ -12,7 +12,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from mailsage_gql.errors import UnauthenticatedError
+from mailsage_gql.errors import RateLimitedError, UnauthenticatedError
 from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.schema import build_schema
 from mailsage_gql.services.accounts import authenticate
@@ -55,9 +55,16 @@ class MailsageGraphQL(GraphQL[Context, None]):
         context = Context(resources=self.resources, request=request, response=response)
         if isinstance(request, Request):
             try:
-                context._principal = await authenticate(request.headers.get("authorization"))
+                principal = await authenticate(request.headers.get("authorization"))
+                self.resources.limiter.check(principal.key_id)
+                context._principal = principal
             except UnauthenticatedError as exc:
                 context.auth_error = exc
+            except RateLimitedError as exc:
+                context.auth_error = exc
+                if isinstance(response, Response):
+                    response.status_code = 429
+                    response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

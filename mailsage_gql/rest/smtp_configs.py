@@ -17,8 +17,11 @@ from mailsage_gql.services.smtp_configs import SmtpConfigRecord
 
 
 async def principal_of(request: Request) -> Principal:
-    """:raises UnauthenticatedError: no valid bearer key."""
-    return await authenticate(request.headers.get("authorization"))
+    """:raises UnauthenticatedError: no valid bearer key. :raises RateLimitedError: too many
+    requests for this key."""
+    principal = await authenticate(request.headers.get("authorization"))
+    resources_of(request).limiter.check(principal.key_id)
+    return principal
 
 
 async def json_object(request: Request) -> dict[str, Any]:

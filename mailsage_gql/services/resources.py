@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.services.engine import QueueSignal
+from mailsage_gql.services.rate_limit import RateLimiter
 from mailsage_gql.settings import Settings
 from mailsage_gql.smtp import TransportOptions
 
@@ -20,3 +21,4 @@ class Resources:
     transport: TransportOptions
     #: Fans delivery events out to this process's subscribers.
     hub: EventHub
+    limiter: RateLimiter

@@ -1,0 +1,49 @@
+"""Per-API-key request rate limiting: a token bucket per key, in this process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailsage_gql.errors import RateLimitedError
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """`rate` tokens a second, up to `burst`, per key. Each process keeps its own buckets, so
+    with N API processes a key may make up to N times the rate (documented)."""
+
+    def __init__(
+        self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+
+    def check(self, key: str) -> None:
+        """Take one token for `key`.
+
+        :raises RateLimitedError: no token left; `retry_after` says when one will be.
+        """
+        if self.rate <= 0:
+            return
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 100_000:  # bound memory under a key-spraying client
+                self._buckets.clear()
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        if bucket.tokens < 1:
+            raise RateLimitedError(
+                "too many requests for this API key", retry_after=(1 - bucket.tokens) / self.rate
+            )
+        bucket.tokens -= 1
