@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import collections
 
-import pytest
-
 from tests.integration.delivery.conftest import create_config
 from tests.integration.workers.conftest import config_input, queue_batch, wait_until_settled
 from tests.support.api import GraphQL, Tenant
@@ -14,7 +12,6 @@ from tests.support.smtp_sink import SinkFactory
 from tests.support.workers import WorkerPool
 
 
-@pytest.mark.slow
 async def test_three_workers_deliver_each_of_200_messages_exactly_once(
     gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, workers: WorkerPool
 ) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import collections
 
-import pytest
-
 from mailsage_gql.delivery.clock import next_reset, utc_now
 from mailsage_gql.models import Message, MessageStatus
 from tests.integration.delivery.conftest import create_config
@@ -19,7 +17,6 @@ from tests.support.workers import WorkerPool
 USAGE = "query($id: ID!) { smtpConfig(id: $id) { sentToday remainingToday } }"
 
 
-@pytest.mark.slow
 async def test_limit_of_ten_takes_exactly_ten_of_fifty_and_the_rest_fail_over(
     gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, workers: WorkerPool
 ) -> None:
@@ -45,7 +42,6 @@ async def test_limit_of_ten_takes_exactly_ten_of_fifty_and_the_rest_fail_over(
     assert usage["data"]["smtpConfig"] == {"sentToday": 10, "remainingToday": 0}
 
 
-@pytest.mark.slow
 async def test_when_every_limit_fills_under_races_the_overflow_waits_for_midnight(
     gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, workers: WorkerPool
 ) -> None:
@@ -73,7 +69,6 @@ async def test_when_every_limit_fills_under_races_the_overflow_waits_for_midnigh
     assert collections.Counter(deferred) == {("smtp_rate_limit", midnight): 10}
 
 
-@pytest.mark.slow
 async def test_messages_that_lose_the_race_for_the_last_places_wait_for_midnight(
     gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, workers: WorkerPool
 ) -> None:

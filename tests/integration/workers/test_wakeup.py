@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from tests.integration.delivery.conftest import create_config, send, wait_for_status
 from tests.integration.workers.conftest import config_input
 from tests.support.api import GraphQL, Tenant
@@ -16,7 +14,6 @@ from tests.support.workers import WorkerPool
 POLL_INTERVAL = 30.0
 
 
-@pytest.mark.slow
 async def test_worker_polling_every_30s_delivers_a_new_message_within_seconds(
     gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, workers: WorkerPool
 ) -> None:
