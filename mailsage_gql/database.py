@@ -150,7 +150,14 @@ class RawSql:
         return value
 
     async def execute(self, sql: str, *values: Any) -> int:
-        """Run a statement; returns the number of rows it changed."""
+        """Run a statement; returns the number of rows it changed.
+
+        Tortoise's asyncpg client reads an INSERT's count from the wrong field of the status
+        ("INSERT 0 1": it takes the OID, always 0), so PostgreSQL INSERTs count their
+        RETURNING rows instead.
+        """
+        if self.postgres and sql.lstrip().upper().startswith("INSERT") and "RETURNING" not in sql:
+            return len(await self.fetch(sql + " RETURNING 1", *values))
         query, params = self._prepare(sql, list(values))
         count, _ = await self.conn.execute_query(query, params)
         return int(count)

@@ -98,10 +98,6 @@ def refused_at_reservation(
     return Plan(plan.order, (*plan.skipped, *refused), min(again) if again else None)
 
 
-def after_success(health: Health) -> Health:
-    return Health(exhausted_until=health.exhausted_until)
-
-
 def after_failure(
     health: Health,
     *,

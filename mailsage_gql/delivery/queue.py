@@ -8,16 +8,20 @@ writer (the embedded server) and the same statements run without the lock clause
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
+from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_day
 from mailsage_gql.delivery.policy import Health
 from mailsage_gql.models import Message, MessageStatus
+
+T = TypeVar("T")
 
 _DUE = "status IN ('QUEUED', 'DEFERRED') AND next_attempt_at <= ?"
 
@@ -52,16 +56,19 @@ class AttemptRecord:
         return (self.ended_at - self.started_at).total_seconds() * 1000
 
 
-async def insert_events(
-    sql: RawSql, account_id: uuid.UUID, message_id: uuid.UUID, events: list[Event], at: datetime
-) -> None:
-    """Store events in the outbox and queue them for every enabled webhook of the account that
-    subscribed to their type, in the caller's transaction."""
+_EVENT_COLUMNS = (
+    "account_id, message_id, type, smtp_config_id, attempt, code, smtp_code, enhanced_code, "
+    "detail, at"
+)
+
+
+def _event_values(
+    account_id: uuid.UUID, message_id: uuid.UUID, events: list[Event], at: datetime
+) -> tuple[str, list[object]]:
+    rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(events))
+    values: list[object] = []
     for e in events:
-        rows = await sql.fetch(
-            "INSERT INTO delivery_event (account_id, message_id, type, smtp_config_id, attempt, "
-            "code, smtp_code, enhanced_code, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
+        values += [
             account_id,
             message_id,
             e.type,
@@ -72,18 +79,39 @@ async def insert_events(
             e.enhanced_code,
             e.detail,
             at,
-        )
+        ]
+    return rows, values
+
+
+async def insert_events(
+    sql: RawSql, account_id: uuid.UUID, message_id: uuid.UUID, events: list[Event], at: datetime
+) -> None:
+    """Store events in the outbox and queue them for every enabled webhook of the account that
+    subscribed to their type, in the caller's transaction (one statement on PostgreSQL)."""
+    if not events:
+        return
+    rows, values = _event_values(account_id, message_id, events, at)
+    fan_out = (
+        "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempt_count, "
+        "next_attempt_at, created_at) SELECT w.id, e.id, 'PENDING', 0, e.at, e.at "
+        "FROM {events} e JOIN webhook w ON w.account_id = e.account_id AND w.enabled "
+        "AND w.events LIKE '%,' || e.type || ',%'"
+    )
+    if sql.postgres:
         await sql.execute(
-            "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempt_count, "
-            "next_attempt_at, created_at) SELECT id, ?, 'PENDING', 0, ?, ? FROM webhook "
-            "WHERE account_id = ? AND enabled = ? AND events LIKE ?",
-            rows[0]["id"],
-            at,
-            at,
-            account_id,
-            True,
-            f"%,{e.type},%",
+            f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {rows} "
+            f"RETURNING id, account_id, type, at) {fan_out.format(events='e')}",
+            *values,
         )
+        return
+    inserted = await sql.fetch(
+        f"INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {rows} RETURNING id", *values
+    )
+    ids = [int(r["id"]) for r in inserted]
+    marks = ", ".join("?" * len(ids))
+    await sql.execute(
+        fan_out.format(events=f"(SELECT * FROM delivery_event WHERE id IN ({marks}))"), *ids
+    )
 
 
 async def claim(*, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Message]:
@@ -190,29 +218,18 @@ async def release_claims(*, owner: str, now: datetime) -> int:
         )
 
 
-async def _ensure_rows(sql: RawSql, config_id: uuid.UUID, day: date) -> None:
-    await sql.execute(
-        "INSERT INTO smtp_usage (config_id, day, sent) VALUES (?, ?, 0) "
-        "ON CONFLICT (config_id, day) DO NOTHING",
-        config_id,
-        day,
-    )
-    await sql.execute(
-        "INSERT INTO provider_health (config_id, consecutive_failures, minute_count) "
-        "VALUES (?, 0, 0) ON CONFLICT (config_id) DO NOTHING",
-        config_id,
-    )
-
-
 async def _reserve_daily(
     sql: RawSql, config_id: uuid.UUID, day: date, n: int, daily_limit: int
 ) -> bool:
-    """Atomically count `n` recipients against the day, only while the limit allows it."""
+    """Atomically count `n` recipients against the day, only while the limit allows it. One
+    upsert: the day's row is created by its first reservation, so nothing resets counters."""
+    if n > daily_limit:
+        return False
     return bool(
         await sql.execute(
-            "UPDATE smtp_usage SET sent = sent + ? WHERE config_id = ? AND day = ? "
-            "AND sent + ? <= ?",
-            n,
+            "INSERT INTO smtp_usage (config_id, day, sent) VALUES (?, ?, ?) "
+            "ON CONFLICT (config_id, day) DO UPDATE SET sent = smtp_usage.sent + excluded.sent "
+            "WHERE smtp_usage.sent + excluded.sent <= ?",
             config_id,
             day,
             n,
@@ -234,9 +251,7 @@ async def _release_daily(sql: RawSql, config_id: uuid.UUID, day: date, n: int) -
 async def reserve_daily(config_id: uuid.UUID, *, n: int, daily_limit: int, now: datetime) -> bool:
     """Count `n` recipients against today's limit of a config, if it allows them (test sends)."""
     async with in_transaction() as conn:
-        sql = RawSql(conn)
-        await _ensure_rows(sql, config_id, utc_day(now))
-        return await _reserve_daily(sql, config_id, utc_day(now), n, daily_limit)
+        return await _reserve_daily(RawSql(conn), config_id, utc_day(now), n, daily_limit)
 
 
 async def release_daily(config_id: uuid.UUID, *, n: int, reserved_at: datetime) -> None:
@@ -254,6 +269,14 @@ class Reservation:
     reason: str | None = None  # daily_limit | minute_limit | circuit_open | None
 
 
+async def _run(operation: Callable[[RawSql], Awaitable[T]], batcher: WriteBatcher | None) -> T:
+    """Run a write in the group commit when there is one, else in its own transaction."""
+    if batcher is not None:
+        return await batcher.run(operation)
+    async with in_transaction() as conn:
+        return await operation(RawSql(conn))
+
+
 async def begin_attempt(
     message: Message,
     *,
@@ -265,19 +288,23 @@ async def begin_attempt(
     probe_timeout: timedelta,
     failover_from: uuid.UUID | None = None,
     now: datetime,
+    batcher: WriteBatcher | None = None,
 ) -> Reservation:
     """Reserve the recipients against the config's daily (and per-minute) limit, claim the
     half-open probe slot if `probe`, and mark the message in flight, in one transaction.
     The reservation is atomic: concurrent workers on any database never exceed a limit.
+    Rows are always locked usage first, then health (as finish_attempt does): no deadlock.
 
     :raises LeaseLostError: the message is no longer ours.
     """
     n = message.recipient_count
     day = utc_day(now)
     minute = now.replace(second=0, microsecond=0)
-    async with in_transaction() as conn:
-        sql = RawSql(conn)
-        await _ensure_rows(sql, config_id, day)
+    attempt = message.attempt_count + 1
+
+    async def operation(sql: RawSql) -> Reservation:
+        if not await _reserve_daily(sql, config_id, day, n, daily_limit):
+            return Reservation(False, "daily_limit")
         if probe:
             claimed = await sql.execute(
                 "UPDATE provider_health SET probe_until = ? WHERE config_id = ? AND "
@@ -288,24 +315,26 @@ async def begin_attempt(
                 now,
             )
             if not claimed:
+                await _release_daily(sql, config_id, day, n)
                 return Reservation(False, "circuit_open")
-        if not await _reserve_daily(sql, config_id, day, n, daily_limit):
-            await _undo_probe(sql, config_id, probe)
-            return Reservation(False, "daily_limit")
         if max_per_minute is not None:
-            counted = await sql.execute(
-                "UPDATE provider_health SET "
-                "minute_count = CASE WHEN minute_start = ? THEN minute_count + ? ELSE ? END, "
-                "minute_start = ? WHERE config_id = ? AND "
-                "(minute_start IS NULL OR minute_start <> ? OR minute_count + ? <= ?)",
-                minute,
-                n,
-                n,
-                minute,
-                config_id,
-                minute,
-                n,
-                max_per_minute,
+            counted = (
+                await sql.execute(
+                    "INSERT INTO provider_health (config_id, consecutive_failures, minute_start, "
+                    "minute_count) VALUES (?, 0, ?, ?) ON CONFLICT (config_id) DO UPDATE SET "
+                    "minute_count = CASE WHEN provider_health.minute_start = excluded.minute_start "
+                    "THEN provider_health.minute_count + excluded.minute_count "
+                    "ELSE excluded.minute_count END, minute_start = excluded.minute_start "
+                    "WHERE provider_health.minute_start IS NULL "
+                    "OR provider_health.minute_start <> excluded.minute_start "
+                    "OR provider_health.minute_count + excluded.minute_count <= ?",
+                    config_id,
+                    minute,
+                    n,
+                    max_per_minute,
+                )
+                if n <= max_per_minute
+                else 0
             )
             if not counted:
                 await _release_daily(sql, config_id, day, n)
@@ -313,39 +342,35 @@ async def begin_attempt(
                 return Reservation(False, "minute_limit")
         mine = await sql.execute(
             "UPDATE message SET in_flight_since = ?, in_flight_config_id = ?, "
-            "attempt_count = attempt_count + 1, updated_at = ? "
+            "attempt_count = ?, updated_at = ? "
             "WHERE id = ? AND lease_owner = ? AND status = 'SENDING'",
             now,
             config_id,
+            attempt,
             now,
             message.id,
             owner,
         )
         if not mine:
             raise LeaseLostError(str(message.id))
-        message.attempt_count += 1
-        await insert_events(
-            sql,
-            message.account_id,
-            message.id,
-            [
-                *(
-                    [
-                        Event(
-                            "FAILOVER",
-                            smtp_config_id=failover_from,
-                            attempt=message.attempt_count,
-                            detail=f"failed over from {failover_from} to {config_id}",
-                        )
-                    ]
-                    if failover_from is not None
-                    else []
+        events = [Event("SENDING", smtp_config_id=config_id, attempt=attempt)]
+        if failover_from is not None:
+            events.insert(
+                0,
+                Event(
+                    "FAILOVER",
+                    smtp_config_id=failover_from,
+                    attempt=attempt,
+                    detail=f"failed over from {failover_from} to {config_id}",
                 ),
-                Event("SENDING", smtp_config_id=config_id, attempt=message.attempt_count),
-            ],
-            now,
-        )
-    return Reservation(True)
+            )
+        await insert_events(sql, message.account_id, message.id, events, now)
+        return Reservation(True)
+
+    reservation = await _run(operation, batcher)
+    if reservation.ok:
+        message.attempt_count = attempt
+    return reservation
 
 
 async def _undo_probe(sql: RawSql, config_id: uuid.UUID, probe: bool) -> None:
@@ -396,23 +421,25 @@ async def finish_attempt(
     status: MessageStatus,
     events: list[Event],
     release_quota: bool,
-    health: Callable[[Health], Health] | None,
+    health: Callable[[Health], Health] | None = None,
+    healthy: bool = False,
     next_attempt_at: datetime | None = None,
     delivered: bool = False,
     error: tuple[str, str] | None = None,
+    batcher: WriteBatcher | None = None,
 ) -> None:
     """Record an attempt's outcome with its events, in one transaction.
 
     `status` SENDING keeps the lease (failover continues with another config); any other
-    status ends this delivery run. `health`, when given, maps the config's locked breaker
-    state to its new state. `release_quota` gives back the reservation of a send that never
-    reached the provider.
+    status ends this delivery run. `healthy` closes the config's breaker (the provider
+    answered); `health`, for a provider failure, maps its locked breaker state to the new
+    one. `release_quota` gives back the reservation of a send that never reached the provider.
 
     :raises LeaseLostError: the message is no longer ours.
     """
     now = attempt.ended_at
-    async with in_transaction() as conn:
-        sql = RawSql(conn)
+
+    async def operation(sql: RawSql) -> None:
         keep_lease = status == MessageStatus.SENDING
         changed = await sql.execute(
             "UPDATE message SET status = ?, in_flight_since = NULL, in_flight_config_id = NULL, "
@@ -464,26 +491,33 @@ async def finish_attempt(
             await _release_daily(
                 sql, attempt.config_id, utc_day(attempt.started_at), message.recipient_count
             )
-        if health is not None:
+        if healthy:
+            # The provider answered: a closed breaker (the common case) writes nothing.
+            await sql.execute(
+                "UPDATE provider_health SET consecutive_failures = 0, opened_until = NULL, "
+                "probe_until = NULL WHERE config_id = ? AND (consecutive_failures <> 0 "
+                "OR opened_until IS NOT NULL OR probe_until IS NOT NULL)",
+                attempt.config_id,
+            )
+        elif health is not None:
             current = await _lock_health(sql, attempt.config_id)
             updated: Health = health(current)
-            if updated != current:
-                await sql.execute(
-                    "UPDATE provider_health SET consecutive_failures = ?, opened_until = ?, "
-                    "exhausted_until = ?, probe_until = NULL, last_error_code = ? "
-                    "WHERE config_id = ?",
-                    updated.consecutive_failures,
-                    updated.opened_until,
-                    updated.exhausted_until,
-                    attempt.error_code,
-                    attempt.config_id,
-                )
-            elif updated.opened_until is not None:
-                await sql.execute(
-                    "UPDATE provider_health SET probe_until = NULL WHERE config_id = ?",
-                    attempt.config_id,
-                )
+            await sql.execute(
+                "INSERT INTO provider_health (config_id, consecutive_failures, opened_until, "
+                "exhausted_until, last_error_code, minute_count) VALUES (?, ?, ?, ?, ?, 0) "
+                "ON CONFLICT (config_id) DO UPDATE SET "
+                "consecutive_failures = excluded.consecutive_failures, "
+                "opened_until = excluded.opened_until, exhausted_until = excluded.exhausted_until, "
+                "last_error_code = excluded.last_error_code, probe_until = NULL",
+                attempt.config_id,
+                updated.consecutive_failures,
+                updated.opened_until,
+                updated.exhausted_until,
+                attempt.error_code,
+            )
         await insert_events(sql, message.account_id, message.id, events, now)
+
+    await _run(operation, batcher)
     message.status = status
 
 
@@ -496,13 +530,14 @@ async def end_without_attempt(
     now: datetime,
     next_attempt_at: datetime | None,
     error: tuple[str, str],
+    batcher: WriteBatcher | None = None,
 ) -> None:
     """DEFERRED (no config can take it now) or FAILED (too old), with no SMTP attempt.
 
     :raises LeaseLostError: the message is no longer ours.
     """
-    async with in_transaction() as conn:
-        sql = RawSql(conn)
+
+    async def operation(sql: RawSql) -> None:
         changed = await sql.execute(
             "UPDATE message SET status = ?, lease_owner = NULL, lease_expires_at = NULL, "
             "next_attempt_at = COALESCE(?, next_attempt_at), last_error_code = ?, "
@@ -521,6 +556,8 @@ async def end_without_attempt(
         if not changed:
             raise LeaseLostError(str(message.id))
         await insert_events(sql, message.account_id, message.id, [event], now)
+
+    await _run(operation, batcher)
     message.status = status
 
 

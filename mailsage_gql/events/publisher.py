@@ -28,10 +28,14 @@ class EventPublisher:
         self.postgres_connection = postgres_connection
 
     async def published(self) -> None:
+        await self.published_locally()
+        if self.postgres_connection is not None:
+            conn = connections.get(self.postgres_connection)
+            await conn.execute_script(f"NOTIFY {EVENTS_CHANNEL}")
+
+    async def published_locally(self) -> None:
+        """This process only: for writers whose transaction sent the NOTIFY itself."""
         if self.hub is not None:
             self.hub.wake()
         for wake in self.local:
             wake()
-        if self.postgres_connection is not None:
-            conn = connections.get(self.postgres_connection)
-            await conn.execute_script(f"NOTIFY {EVENTS_CHANNEL}")

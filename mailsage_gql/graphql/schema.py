@@ -199,7 +199,10 @@ class Mutation:
     async def create_smtp_config(self, info: GraphQLInfo, input: SmtpConfigInput) -> SmtpConfig:
         ctx = info.context
         record = await smtp_configs.create_config(
-            ctx.principal.account_id, input_values(input), keyring=ctx.resources.keyring
+            ctx.principal.account_id,
+            input_values(input),
+            keyring=ctx.resources.keyring,
+            allow_private_hosts=ctx.resources.settings.private_smtp_hosts_allowed,
         )
         return SmtpConfig.from_record(record)
 
@@ -209,7 +212,11 @@ class Mutation:
     ) -> SmtpConfig:
         ctx = info.context
         record = await smtp_configs.update_config(
-            ctx.principal.account_id, id, input_values(input), keyring=ctx.resources.keyring
+            ctx.principal.account_id,
+            id,
+            input_values(input),
+            keyring=ctx.resources.keyring,
+            allow_private_hosts=ctx.resources.settings.private_smtp_hosts_allowed,
         )
         return SmtpConfig.from_record(record)
 

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mailsage_gql.errors import NotFoundError, ValidationError
-from mailsage_gql.rest.errors import error_body
+from mailsage_gql.rest.errors import ErrorResponse, error_body
 from mailsage_gql.rest.smtp_configs import json_object, principal_of, resources_of
 from mailsage_gql.services import config_checks, sending
 from mailsage_gql.services.sending import MessageRecord
@@ -87,7 +87,8 @@ async def send_batch(request: Request) -> Response:
         }
         for i, r in enumerate(results)
     ]
-    return JSONResponse(
+    # ErrorResponse: an item's error message may echo a lone surrogate of its input.
+    return ErrorResponse(
         {"queued": len(queued), "failed": len(results) - len(queued), "items": items},
         status_code=202,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +34,14 @@ _STATUS: list[tuple[type[MailsageError], int]] = [
 ]
 
 
+class ErrorResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped. An error message may echo input that is
+    not valid UTF-8 (a lone surrogate sent as a JSON escape); it must still render."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
 def status_for(exc: MailsageError) -> int:
     for kind, status in _STATUS:
         if isinstance(exc, kind):
@@ -51,7 +61,7 @@ async def mailsage_error_handler(request: Request, exc: Exception) -> Response:
     headers = {}
     if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+    return ErrorResponse(error_body(exc), status_code=status_for(exc), headers=headers)
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:

@@ -69,8 +69,12 @@ def render_config(record: SmtpConfigRecord) -> dict[str, Any]:
 
 async def create_config(request: Request) -> Response:
     principal = await principal_of(request)
+    resources = resources_of(request)
     record = await smtp_configs.create_config(
-        principal.account_id, await json_object(request), keyring=resources_of(request).keyring
+        principal.account_id,
+        await json_object(request),
+        keyring=resources.keyring,
+        allow_private_hosts=resources.settings.private_smtp_hosts_allowed,
     )
     return JSONResponse(render_config(record), status_code=201)
 
@@ -97,6 +101,7 @@ async def update_config(request: Request) -> Response:
         request.path_params["config_id"],
         await json_object(request),
         keyring=resources_of(request).keyring,
+        allow_private_hosts=resources_of(request).settings.private_smtp_hosts_allowed,
     )
     return JSONResponse(render_config(record))
 

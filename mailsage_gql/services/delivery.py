@@ -6,10 +6,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from mailsage_gql.crypto import Keyring, UnsealError
 from mailsage_gql.delivery import policy, queue
+from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_day, utc_now
 from mailsage_gql.delivery.rendering import MessageParts, render
 from mailsage_gql.errors import (
@@ -19,7 +20,6 @@ from mailsage_gql.errors import (
     SmtpUncertainError,
     ValidationError,
 )
-from mailsage_gql.events.publisher import EventPublisher
 from mailsage_gql.models import Message, MessageStatus, SmtpConfig, SmtpUsage
 from mailsage_gql.services.smtp_configs import open_password
 from mailsage_gql.settings import Settings
@@ -29,6 +29,18 @@ log = logging.getLogger("mailsage.delivery")
 
 #: Stages at which nothing was handed to the provider: the quota reservation is given back.
 _NOT_REACHED = frozenset({"connect", "tls", "auth", "mail", "rcpt"})
+
+
+ROUTE_TTL = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class _Route:
+    configs: list[SmtpConfig]
+    sent_today: dict[uuid.UUID, int]
+    health: dict[uuid.UUID, policy.Health]
+    expires: datetime
+    day: date
 
 
 @dataclass(frozen=True)
@@ -47,10 +59,12 @@ class Deliverer:
         keyring: Keyring,
         pools: SmtpPoolRegistry,
         owner: str,
-        events: EventPublisher,
+        batcher: WriteBatcher,
     ) -> None:
         self.settings = settings
-        self.events = events
+        #: Every queue write goes through it: group commit, events announced per commit.
+        self.batcher = batcher
+        self._routes: dict[uuid.UUID, _Route] = {}
         self.keyring = keyring
         self.pools = pools
         self.owner = owner
@@ -65,20 +79,43 @@ class Deliverer:
             await self._deliver(message)
         except queue.LeaseLostError:
             log.warning("lease on message %s was lost; another worker owns it now", message.id)
-        finally:
-            await self.events.published()
 
-    async def _deliver(self, message: Message) -> None:
-        now = utc_now()
-        configs = await SmtpConfig.filter(account_id=message.account_id).order_by(
+    async def _route(self, account_id: uuid.UUID, now: datetime) -> _Route:
+        """The account's configs, usage and breaker states, read at most once a second.
+
+        Planning only: the reservation and the probe claim decide atomically in the database,
+        so a stale snapshot can only make a config be tried and refused, never over-used. Any
+        failure drops the snapshot, so a breaker that just opened is seen at once here.
+        """
+        cached = self._routes.get(account_id)
+        if cached is not None and cached.expires > now and cached.day == utc_day(now):
+            return cached
+        configs = await SmtpConfig.filter(account_id=account_id).order_by(
             "priority", "created_at", "id"
         )
         by_id = {c.id: c for c in configs}
         usage = await SmtpUsage.filter(config_id__in=list(by_id), day=utc_day(now)).values_list(
             "config_id", "sent"
         )
-        sent_today = {uuid.UUID(str(config_id)): sent for config_id, sent in usage}
-        health = await queue.read_health(list(by_id))
+        route = _Route(
+            configs=configs,
+            sent_today={uuid.UUID(str(config_id)): sent for config_id, sent in usage},
+            health=await queue.read_health(list(by_id)),
+            expires=now + ROUTE_TTL,
+            day=utc_day(now),
+        )
+        if len(self._routes) > 10_000:
+            self._routes.clear()
+        self._routes[account_id] = route
+        return route
+
+    async def _deliver(self, message: Message) -> None:
+        now = utc_now()
+        route = await self._route(message.account_id, now)
+        configs = route.configs
+        by_id = {c.id: c for c in configs}
+        sent_today = route.sent_today
+        health = route.health
         requested = message.requested_config_id
         if requested not in by_id:
             requested = next((c.id for c in configs if c.is_default), None)
@@ -105,6 +142,7 @@ class Deliverer:
             reservation = await queue.begin_attempt(
                 message,
                 owner=self.owner,
+                batcher=self.batcher,
                 config_id=config_id,
                 daily_limit=config.daily_limit,
                 max_per_minute=config.max_per_minute,
@@ -118,7 +156,6 @@ class Deliverer:
                 assert reservation.reason is not None  # a refusal always says why
                 refused.append((config_id, policy.Skip(reservation.reason)))
                 continue
-            await self.events.published()  # SENDING (and FAILOVER) are stored
             outcome = await self._attempt(message, config)
             if outcome.status != MessageStatus.SENDING:
                 return
@@ -196,6 +233,7 @@ class Deliverer:
         await queue.finish_attempt(
             message,
             owner=self.owner,
+            batcher=self.batcher,
             attempt=queue.AttemptRecord(
                 config_id=config.id,
                 number=number,
@@ -219,7 +257,7 @@ class Deliverer:
                 )
             ],
             release_quota=False,
-            health=policy.after_success,
+            healthy=True,
             delivered=True,
         )
 
@@ -234,6 +272,7 @@ class Deliverer:
         """`exc` is an SMTP outcome, or a ValidationError raised before anything was sent:
         the host policy refusing the config's host (field host: try the next config), or an
         address that cannot go on an SMTP command line (the message fails)."""
+        self._routes.pop(message.account_id, None)  # re-read breaker states next time
         ended = utc_now()
         error = (exc.code, exc.message)
         smtp = exc if isinstance(exc, SmtpError) else None
@@ -262,8 +301,7 @@ class Deliverer:
             status, outcome, release, health = MessageStatus.UNCERTAIN, "uncertain", False, None
         elif not smtp.provider_failure:
             # A recipient or message rejection: the provider answered, so it is healthy.
-            status, outcome, release = MessageStatus.FAILED, "failed", False
-            health = policy.after_success
+            status, outcome, release, health = MessageStatus.FAILED, "failed", False, None
         else:
             status, outcome, health = MessageStatus.SENDING, "failover", failed
             release = smtp.stage in _NOT_REACHED or smtp.stage is None
@@ -283,6 +321,7 @@ class Deliverer:
         await queue.finish_attempt(
             message,
             owner=self.owner,
+            batcher=self.batcher,
             attempt=queue.AttemptRecord(
                 config_id=config.id,
                 number=number,
@@ -298,6 +337,7 @@ class Deliverer:
             events=events,
             release_quota=release,
             health=health,
+            healthy=smtp is not None and not smtp.provider_failure,
             error=error,
         )
         return Outcome(status, error)
@@ -320,6 +360,7 @@ class Deliverer:
             await queue.end_without_attempt(
                 message,
                 owner=self.owner,
+                batcher=self.batcher,
                 status=MessageStatus.FAILED,
                 event=queue.Event("FAILED", code=last_error[0], detail=last_error[1]),
                 now=now,
@@ -336,6 +377,7 @@ class Deliverer:
         await queue.end_without_attempt(
             message,
             owner=self.owner,
+            batcher=self.batcher,
             status=MessageStatus.DEFERRED,
             event=queue.Event(
                 "DEFERRED", code=last_error[0], detail=f"{last_error[1]}; retry at {at.isoformat()}"

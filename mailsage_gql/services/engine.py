@@ -12,6 +12,7 @@ from tortoise import connections
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import connection_label
 from mailsage_gql.delivery import queue, webhook_queue
+from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.worker import Sender, Wakeup, new_owner_id
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
@@ -79,12 +80,17 @@ class Engine:
         self.signal = signal
         self.owner = new_owner_id()
         self.pools = SmtpPoolRegistry(transport_options(settings))
+        self.batcher = WriteBatcher(
+            parallel=4 if settings.dialect == "postgres" else 1,
+            after_commit=signal.events.published_locally,
+            notify_channel=EVENTS_CHANNEL if settings.dialect == "postgres" else None,
+        )
         deliverer = Deliverer(
             settings=settings,
             keyring=keyring,
             pools=self.pools,
             owner=self.owner,
-            events=signal.events,
+            batcher=self.batcher,
         )
         self.sender = Sender(
             work=queue,

@@ -16,6 +16,8 @@ from mailsage_gql.delivery.clock import next_reset, utc_day, utc_now
 from mailsage_gql.errors import ConflictError, NotFoundError, ValidationError
 from mailsage_gql.models import Account, SmtpConfig, SmtpUsage
 from mailsage_gql.services import validation as v
+from mailsage_gql.services.webhooks import literal_address
+from mailsage_gql.smtp.hosts import is_forbidden_address
 
 DEFAULTS: dict[str, Any] = {
     "username": None,
@@ -84,7 +86,31 @@ def password_context(config_id: uuid.UUID) -> str:
     return f"smtp_config:{config_id}:password"
 
 
-def _clean(field: str, value: Any) -> Any:
+def _check_host_policy(host: str, *, allow_private_hosts: bool) -> str:
+    """Refuse, when private hosts are not allowed, a host that spells a private, loopback,
+    link-local or metadata address (any IPv4 spelling: dotted, decimal, octal) or localhost.
+
+    Security: a cheap early refusal only; names are still resolved and checked before every
+    connection (mailsage_gql.smtp.hosts.check_host), which is the real SSRF guard.
+    """
+    if allow_private_hosts:
+        return host
+    name = host.rstrip(".").lower()
+    address = literal_address(host)
+    if (
+        name == "localhost"
+        or name.endswith(".localhost")
+        or (address is not None and is_forbidden_address(address))
+    ):
+        raise ValidationError(
+            f"SMTP host {host} is a private, loopback or reserved address;"
+            " only public mail servers are allowed",
+            field="host",
+        )
+    return host
+
+
+def _clean(field: str, value: Any, *, allow_private_hosts: bool = True) -> Any:
     """One field's rule; `field` is the snake_case input name."""
     if value is None and field in REQUIRED:
         raise ValidationError(f"{field} is required", field=field)
@@ -95,7 +121,8 @@ def _clean(field: str, value: Any) -> Any:
                 raise ValidationError("name must not be blank", field=field)
             return name
         case "host":
-            return v.check_host(value, field=field)
+            host = v.check_host(value, field=field)
+            return _check_host_policy(host, allow_private_hosts=allow_private_hosts)
         case "port":
             return v.check_port(value, field=field)
         case "from_email":
@@ -123,7 +150,9 @@ def _clean(field: str, value: Any) -> Any:
     raise ValidationError(f"unknown field {field}", field=field)
 
 
-def _clean_all(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+def _clean_all(
+    data: Mapping[str, Any], *, partial: bool, allow_private_hosts: bool = True
+) -> dict[str, Any]:
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise ValidationError(f"unknown field {unknown[0]}", field=unknown[0])
@@ -131,7 +160,10 @@ def _clean_all(data: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         for field in REQUIRED:
             if field not in data:
                 raise ValidationError(f"{field} is required", field=field)
-    return {field: _clean(field, value) for field, value in data.items()}
+    return {
+        field: _clean(field, value, allow_private_hosts=allow_private_hosts)
+        for field, value in data.items()
+    }
 
 
 def _parse_id(config_id: uuid.UUID | str) -> uuid.UUID | None:
@@ -194,10 +226,18 @@ async def _clear_default(account_id: uuid.UUID) -> None:
 
 
 async def create_config(
-    account_id: uuid.UUID, data: Mapping[str, Any], *, keyring: Keyring
+    account_id: uuid.UUID,
+    data: Mapping[str, Any],
+    *,
+    keyring: Keyring,
+    allow_private_hosts: bool = True,
 ) -> SmtpConfigRecord:
-    """:raises ValidationError: a field breaks its rule. :raises ConflictError: duplicate name."""
-    values = {**DEFAULTS, **_clean_all(data, partial=False)}
+    """:raises ValidationError: a field breaks its rule (a private host literal when those are
+    not allowed). :raises ConflictError: duplicate name."""
+    values = {
+        **DEFAULTS,
+        **_clean_all(data, partial=False, allow_private_hosts=allow_private_hosts),
+    }
     config_id = uuid.uuid4()
     password = values.pop("password")
     sealed = (
@@ -229,12 +269,13 @@ async def update_config(
     data: Mapping[str, Any],
     *,
     keyring: Keyring,
+    allow_private_hosts: bool = True,
 ) -> SmtpConfigRecord:
     """Only the given fields change. Password: absent keeps it, "" or null clears it.
 
     Setting is_default false on the default is refused: pick another default instead.
     """
-    values = _clean_all(data, partial=True)
+    values = _clean_all(data, partial=True, allow_private_hosts=allow_private_hosts)
     try:
         async with in_transaction():
             await _lock_account(account_id)
@@ -326,9 +367,12 @@ async def require_row(account_id: uuid.UUID, config_id: uuid.UUID | str) -> Smtp
     return await _require_row(account_id, config_id)
 
 
-def clean_input(data: Mapping[str, Any]) -> dict[str, Any]:
+def clean_input(data: Mapping[str, Any], *, allow_private_hosts: bool = True) -> dict[str, Any]:
     """A full, validated config input with defaults applied (for checks of unsaved settings).
 
     :raises ValidationError: a field breaks its rule.
     """
-    return {**DEFAULTS, **_clean_all(data, partial=False)}
+    return {
+        **DEFAULTS,
+        **_clean_all(data, partial=False, allow_private_hosts=allow_private_hosts),
+    }

@@ -39,6 +39,14 @@ def check_text(
     if multiline:
         if "\x00" in value:
             raise ValidationError(f"{field} must not contain NUL characters", field=field)
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                # A lone surrogate (a JSON "\ud800" escape) cannot be stored or sent.
+                raise ValidationError(
+                    f"{field} must be valid Unicode (found a lone surrogate)", field=field
+                ) from None
     else:
         reject_control_characters(value, field=field)
     if len(value) < min_length:

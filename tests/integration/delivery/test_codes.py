@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 
 from mailsage_gql.delivery.clock import next_reset, utc_now
 from mailsage_gql.models import DeliveryEvent, ProviderHealth
+from mailsage_gql.services import smtp_configs
 from mailsage_gql.services.engine import Engine
 from mailsage_gql.settings import Settings
 from tests.integration.delivery.conftest import create_config, sink_config
@@ -332,20 +335,46 @@ class TestUncertain:
 # -- private hosts refused when the setting is off --------------------------------------------
 
 
+async def saved_before_the_policy(
+    app: Starlette, tenant: Tenant, sink: SmtpSink, name: str, priority: int = 100
+) -> str:
+    """A config saved while private hosts were allowed (creation refuses them now), as an
+    operator who tightened the policy later would have: the send-time guard must refuse it."""
+    record = await smtp_configs.create_config(
+        uuid.UUID(tenant.account_id),
+        {
+            "name": name,
+            "host": sink.host,
+            "port": sink.port,
+            "use_tls": False,
+            "from_email": "sender@example.com",
+            "priority": priority,
+        },
+        keyring=app.state.resources.keyring,
+        allow_private_hosts=True,
+    )
+    return str(record.id)
+
+
 class TestPrivateHostsRefused:
-    """The SSRF guard with allow_private_smtp_hosts off. Creating a config whose host is a
-    private IP literal is accepted today; the refusal happens when it is used."""
+    """The SSRF guard with allow_private_smtp_hosts off: creation refuses a private host
+    (tests/security covers that); a config saved earlier is refused when it is used."""
 
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
         return dataclasses.replace(settings, allow_private_smtp_hosts=False)
 
     async def test_delivery_through_a_private_host_is_refused_as_validation_failed(
-        self, gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, engine: Engine
+        self,
+        app: Starlette,
+        gql: GraphQL,
+        tenant: Tenant,
+        smtp_sink: SinkFactory,
+        engine: Engine,
     ) -> None:
         # given the only config pointing at a listening server on 127.0.0.1
         sink = await smtp_sink()
-        config_id = await create_config(gql, tenant, sink_config(sink, "Loopback"))
+        config_id = await saved_before_the_policy(app, tenant, sink, "Loopback")
 
         # when a message is sent
         message = await settled(gql, tenant, await send_message(gql, tenant))
@@ -358,10 +387,17 @@ class TestPrivateHostsRefused:
         assert sink.connections_accepted == 0
 
     async def test_private_host_fails_over_to_the_next_config(
-        self, gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, engine: Engine
+        self,
+        app: Starlette,
+        gql: GraphQL,
+        tenant: Tenant,
+        smtp_sink: SinkFactory,
+        engine: Engine,
     ) -> None:
         # given a private primary and a second config (also private: both are refused)
-        first, first_id, backup, backup_id = await two_providers(gql, tenant, smtp_sink)
+        first, backup = await smtp_sink(), await smtp_sink()
+        first_id = await saved_before_the_policy(app, tenant, first, "Primary", priority=1)
+        backup_id = await saved_before_the_policy(app, tenant, backup, "Backup", priority=2)
 
         # when a message is sent
         message = await settled(gql, tenant, await send_message(gql, tenant))
@@ -374,11 +410,11 @@ class TestPrivateHostsRefused:
         assert first.connections_accepted == backup.connections_accepted == 0
 
     async def test_test_smtp_config_on_a_private_host_is_refused_as_validation_failed(
-        self, gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory
+        self, app: Starlette, gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory
     ) -> None:
         # given a config pointing at 127.0.0.1
         sink = await smtp_sink()
-        config_id = await create_config(gql, tenant, sink_config(sink, "Loopback"))
+        config_id = await saved_before_the_policy(app, tenant, sink, "Loopback")
 
         # when it is tested
         body = await gql(TEST, {"id": config_id, "to": "a@example.org"}, tenant=tenant)
