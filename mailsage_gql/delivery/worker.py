@@ -75,11 +75,16 @@ class Sender(Generic[Job]):
         poll_interval: float,
         wakeup: Wakeup,
         announce: Callable[[], Awaitable[None]] | None = None,
+        min_interval: float = 0.0,
     ) -> None:
         """`announce` is called after a change that stored delivery events (lease recovery)."""
         self.work = work
         self.deliver = deliver
         self.announce = announce
+        #: Idle wake-ups closer together than this are merged (webhooks: latency matters less
+        #: than not querying on every committed event).
+        self.min_interval = min_interval
+        self.claim_batch = max(1, concurrency // 4)
         self.owner = owner
         self.concurrency = concurrency
         self.lease = lease
@@ -117,8 +122,8 @@ class Sender(Generic[Job]):
             self._last_renewal = now
             await self.work.renew_leases(owner=self.owner, now=now, lease=self.lease)
         free = self.concurrency - len(self._active)
-        if free <= 0:
-            return 0
+        if free <= 0 or (self._active and free < self.claim_batch):
+            return 0  # claim in batches: one claim per few completions, not one per message
         jobs = await self.work.claim(owner=self.owner, limit=free, now=now, lease=self.lease)
         for job in jobs:
             task = asyncio.create_task(self._deliver(job))
@@ -141,7 +146,9 @@ class Sender(Generic[Job]):
         # Never longer than a third of the lease: renewing our leases (a slow provider) and
         # recovering dead workers' leases happen on ticks, whatever the poll interval.
         timeout = min(self.poll_interval, self.lease.total_seconds() / 3)
-        if len(self._active) < self.concurrency:
+        if self.min_interval:
+            await asyncio.sleep(self.min_interval)  # coalesce a burst of wake-up hints
+        if not self._active:  # otherwise a finishing delivery wakes us anyway
             due = await self.work.next_due_at()
             if due is not None:
                 timeout = min(timeout, max((due - utc_now()).total_seconds(), 0.0))

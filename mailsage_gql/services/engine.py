@@ -111,6 +111,7 @@ class Engine:
             lease=timedelta(seconds=max(settings.lease_seconds, settings.webhook_timeout * 3)),
             poll_interval=settings.poll_interval,
             wakeup=signal.webhook_wakeup,
+            min_interval=0.05,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: PgListener | None = None
