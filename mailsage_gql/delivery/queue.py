@@ -63,11 +63,11 @@ _EVENT_COLUMNS = (
 
 
 def _event_values(
-    account_id: uuid.UUID, message_id: uuid.UUID, events: list[Event], at: datetime
+    rows: list[tuple[uuid.UUID, uuid.UUID, Event]], at: datetime
 ) -> tuple[str, list[object]]:
-    rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(events))
+    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
     values: list[object] = []
-    for e in events:
+    for account_id, message_id, e in rows:
         values += [
             account_id,
             message_id,
@@ -80,38 +80,50 @@ def _event_values(
             e.detail,
             at,
         ]
-    return rows, values
+    return placeholders, values
+
+
+_FAN_OUT = (
+    "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempt_count, "
+    "next_attempt_at, created_at) SELECT w.id, e.id, 'PENDING', 0, e.at, e.at "
+    "FROM {events} e JOIN webhook w ON w.account_id = e.account_id AND w.enabled "
+    "AND w.events LIKE '%,' || e.type || ',%'"
+)
+_EVENTS_PER_STATEMENT = 500  # 10 parameters each: well inside both dialects' limits
+
+
+async def insert_many_events(
+    sql: RawSql, rows: list[tuple[uuid.UUID, uuid.UUID, Event]], at: datetime
+) -> None:
+    """Store events (account, message, event) in the outbox and queue them for every enabled
+    webhook of their account that subscribed to their type, in the caller's transaction:
+    one statement per 500 events on PostgreSQL, two on SQLite."""
+    for start in range(0, len(rows), _EVENTS_PER_STATEMENT):
+        chunk = rows[start : start + _EVENTS_PER_STATEMENT]
+        placeholders, values = _event_values(chunk, at)
+        if sql.postgres:
+            await sql.execute(
+                f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {placeholders} "
+                f"RETURNING id, account_id, type, at) {_FAN_OUT.format(events='e')}",
+                *values,
+            )
+            continue
+        inserted = await sql.fetch(
+            f"INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {placeholders} RETURNING id",
+            *values,
+        )
+        ids = [int(r["id"]) for r in inserted]
+        marks = ", ".join("?" * len(ids))
+        await sql.execute(
+            _FAN_OUT.format(events=f"(SELECT * FROM delivery_event WHERE id IN ({marks}))"), *ids
+        )
 
 
 async def insert_events(
     sql: RawSql, account_id: uuid.UUID, message_id: uuid.UUID, events: list[Event], at: datetime
 ) -> None:
-    """Store events in the outbox and queue them for every enabled webhook of the account that
-    subscribed to their type, in the caller's transaction (one statement on PostgreSQL)."""
-    if not events:
-        return
-    rows, values = _event_values(account_id, message_id, events, at)
-    fan_out = (
-        "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempt_count, "
-        "next_attempt_at, created_at) SELECT w.id, e.id, 'PENDING', 0, e.at, e.at "
-        "FROM {events} e JOIN webhook w ON w.account_id = e.account_id AND w.enabled "
-        "AND w.events LIKE '%,' || e.type || ',%'"
-    )
-    if sql.postgres:
-        await sql.execute(
-            f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {rows} "
-            f"RETURNING id, account_id, type, at) {fan_out.format(events='e')}",
-            *values,
-        )
-        return
-    inserted = await sql.fetch(
-        f"INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {rows} RETURNING id", *values
-    )
-    ids = [int(r["id"]) for r in inserted]
-    marks = ", ".join("?" * len(ids))
-    await sql.execute(
-        fan_out.format(events=f"(SELECT * FROM delivery_event WHERE id IN ({marks}))"), *ids
-    )
+    """Events of one message (see insert_many_events)."""
+    await insert_many_events(sql, [(account_id, message_id, e) for e in events], at)
 
 
 async def claim(*, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Message]:

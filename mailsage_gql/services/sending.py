@@ -248,16 +248,12 @@ async def _existing(
     return original
 
 
-async def _insert(
-    connection: BaseDBAsyncClient,
-    account_id: uuid.UUID,
-    clean: CleanMessage,
-    config: SmtpConfig,
-    now: datetime,
+def _new_message(
+    account_id: uuid.UUID, clean: CleanMessage, config: SmtpConfig, now: datetime
 ) -> Message:
     message_id = uuid.uuid4()
     domain = (clean.from_email or config.from_email).rsplit("@", 1)[1]
-    message = await Message.create(
+    return Message(
         id=message_id,
         account_id=account_id,
         status=MessageStatus.QUEUED,
@@ -276,15 +272,31 @@ async def _insert(
         payload_hash=clean.payload_hash(),
         next_attempt_at=now,
         recipient_count=len(clean.recipients),
+        created_at=now,
+        updated_at=now,
+        attempt_count=0,
+        deferrals=0,
     )
-    await queue.insert_events(
+
+
+async def _insert(
+    connection: BaseDBAsyncClient,
+    account_id: uuid.UUID,
+    batch: list[tuple[CleanMessage, SmtpConfig]],
+    now: datetime,
+) -> list[Message]:
+    """Insert messages and their QUEUED events in bulk, in the caller's transaction."""
+    messages = [_new_message(account_id, clean, config, now) for clean, config in batch]
+    await Message.bulk_create(messages, batch_size=500, using_db=connection)
+    await queue.insert_many_events(
         RawSql(connection),
-        account_id,
-        message.id,
-        [queue.Event("QUEUED", smtp_config_id=config.id)],
+        [
+            (account_id, m.id, queue.Event("QUEUED", smtp_config_id=config.id))
+            for m, (_, config) in zip(messages, batch, strict=True)
+        ],
         now,
     )
-    return message
+    return messages
 
 
 async def send_email(
@@ -304,7 +316,7 @@ async def send_email(
             if original is not None:
                 return original
             config = await _routing(account_id, clean)
-            message = await _insert(connection, account_id, clean, config, now)
+            (message,) = await _insert(connection, account_id, [(clean, config)], now)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race: answer with its result.
         original = await _existing(account_id, clean, window=window, now=now)
@@ -343,10 +355,22 @@ async def send_batch(
         except MailsageError as exc:
             results.append(BatchItem(error=exc))
     configs: dict[uuid.UUID | None, SmtpConfig] = {}
-    queued = False
     async with in_transaction() as connection:
+        pending: list[tuple[int, CleanMessage, SmtpConfig]] = []
+        by_key: dict[str, tuple[int, CleanMessage]] = {}
+        repeats: list[tuple[int, int]] = []  # (item, first item with the same key)
         for index, clean in cleaned:
             try:
+                key = clean.idempotency_key
+                if key is not None and key in by_key:
+                    first, first_clean = by_key[key]
+                    if first_clean.payload_hash() != clean.payload_hash():
+                        raise ConflictError(
+                            "this idempotencyKey was already used with a different message",
+                            field="idempotency_key",
+                        )
+                    repeats.append((index, first))
+                    continue
                 original = await _existing(account_id, clean, window=window, now=now)
                 if original is not None:
                     results[index] = BatchItem(message=original)
@@ -354,13 +378,17 @@ async def send_batch(
                 config = configs.get(clean.smtp_config_id)
                 if config is None:
                     config = configs[clean.smtp_config_id] = await _routing(account_id, clean)
-                results[index] = BatchItem(
-                    message=await _insert(connection, account_id, clean, config, now)
-                )
-                queued = True
+                pending.append((index, clean, config))
+                if key is not None:
+                    by_key[key] = (index, clean)
             except MailsageError as exc:
                 results[index] = BatchItem(error=exc)
-    if queued:
+        inserted = await _insert(connection, account_id, [(c, cfg) for _, c, cfg in pending], now)
+        for (index, _, _), message in zip(pending, inserted, strict=True):
+            results[index] = BatchItem(message=message)
+        for index, first in repeats:
+            results[index] = results[first]
+    if inserted:
         await notify()
     return results
 

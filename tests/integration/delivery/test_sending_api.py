@@ -231,3 +231,16 @@ async def test_messages_paginate_newest_first(gql: GraphQL, tenant: Tenant, rela
         after = page["pageInfo"]["endCursor"]
 
     assert seen == list(reversed(ids))
+
+
+async def test_a_key_repeated_inside_one_batch_queues_once_or_conflicts(
+    gql: GraphQL, tenant: Tenant, relay_id: str
+) -> None:
+    same = message(idempotencyKey="k-1")
+    other = message(idempotencyKey="k-1", subject="Different")
+    body = await gql(BATCH, {"messages": [same, same, other]}, tenant=tenant)
+
+    items = body["data"]["sendBatch"]["items"]
+    assert items[0]["message"]["id"] == items[1]["message"]["id"]
+    assert items[2]["error"] == {"code": "conflict", "field": "idempotencyKey"}
+    assert await Message.all().count() == 1
