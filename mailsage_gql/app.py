@@ -24,6 +24,7 @@ from mailsage_gql.rest import emails as rest_emails
 from mailsage_gql.rest import smtp_configs as rest_smtp_configs
 from mailsage_gql.rest.errors import mailsage_error_handler, unexpected_error_handler
 from mailsage_gql.rest.limits import BodySizeLimit
+from mailsage_gql.services.accounts import AuthCache
 from mailsage_gql.services.engine import Engine, QueueSignal, transport_options
 from mailsage_gql.services.rate_limit import RateLimiter
 from mailsage_gql.services.resources import Resources
@@ -77,6 +78,7 @@ def create_app(
         transport=transport_options(settings),
         hub=hub,
         limiter=RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst),
+        auth_cache=AuthCache(ttl=settings.auth_cache_seconds),
     )
     graphql = MailsageGraphQL(resources)
     sending = settings.serve_sender if run_sender is None else run_sender

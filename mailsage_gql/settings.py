@@ -53,6 +53,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 200
+    #: Seconds a verified API key is remembered per process (a revocation takes that long
+    #: to reach other processes); 0 checks the database on every request.
+    auth_cache_seconds: float = 5.0
 
     # SMTP transport.
     smtp_ca_file: str = ""

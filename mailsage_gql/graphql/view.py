@@ -55,7 +55,9 @@ class MailsageGraphQL(GraphQL[Context, None]):
         context = Context(resources=self.resources, request=request, response=response)
         if isinstance(request, Request):
             try:
-                principal = await authenticate(request.headers.get("authorization"))
+                principal = await authenticate(
+                    request.headers.get("authorization"), cache=self.resources.auth_cache
+                )
                 self.resources.limiter.check(principal.key_id)
                 context._principal = principal
             except UnauthenticatedError as exc:
@@ -74,7 +76,9 @@ class MailsageGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError({"code": "unauthenticated"})
         header = payload.get("Authorization") or payload.get("authorization")
         try:
-            context._principal = await authenticate(header if isinstance(header, str) else None)
+            context._principal = await authenticate(
+                header if isinstance(header, str) else None, cache=self.resources.auth_cache
+            )
         except UnauthenticatedError as exc:
             raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from None
         return None

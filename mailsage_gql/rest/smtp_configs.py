@@ -19,8 +19,9 @@ from mailsage_gql.services.smtp_configs import SmtpConfigRecord
 async def principal_of(request: Request) -> Principal:
     """:raises UnauthenticatedError: no valid bearer key. :raises RateLimitedError: too many
     requests for this key."""
-    principal = await authenticate(request.headers.get("authorization"))
-    resources_of(request).limiter.check(principal.key_id)
+    resources = resources_of(request)
+    principal = await authenticate(request.headers.get("authorization"), cache=resources.auth_cache)
+    resources.limiter.check(principal.key_id)
     return principal
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tortoise.exceptions import DoesNotExist
@@ -97,7 +99,34 @@ async def revoke_api_key(key_id: str) -> None:
         raise NotFoundError(f"API key {key_id} not found or already revoked")
 
 
-async def authenticate(authorization: str | None) -> Principal:
+class AuthCache:
+    """Recently verified keys, for `ttl` seconds, so a busy client costs no query per request.
+
+    Security: entries are keyed by a SHA-256 of the whole presented key (never the key), only
+    successes are kept, and a revocation takes effect within `ttl` seconds in other processes
+    (keys are revoked with the CLI, another process). `ttl` 0 disables it.
+    """
+
+    def __init__(self, *, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < self.clock():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[digest] = (self.clock() + self.ttl, principal)
+
+
+async def authenticate(authorization: str | None, *, cache: AuthCache | None = None) -> Principal:
     """The principal for an `Authorization: Bearer <key>` header value.
 
     Security: the stored hash is compared in constant time; unknown, malformed and revoked keys
@@ -105,6 +134,18 @@ async def authenticate(authorization: str | None) -> Principal:
 
     :raises UnauthenticatedError: missing, malformed, unknown or revoked key.
     """
+    digest = hashlib.sha256(authorization.encode()).hexdigest() if authorization else ""
+    if cache is not None and digest:
+        cached = cache.get(digest)
+        if cached is not None:
+            return cached
+    principal = await _verify(authorization)
+    if cache is not None:
+        cache.put(digest, principal)
+    return principal
+
+
+async def _verify(authorization: str | None) -> Principal:
     if not authorization:
         raise UnauthenticatedError("missing Authorization: Bearer <api key> header")
     scheme, _, token = authorization.strip().partition(" ")

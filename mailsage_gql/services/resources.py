@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.events.hub import EventHub
+from mailsage_gql.services.accounts import AuthCache
 from mailsage_gql.services.engine import QueueSignal
 from mailsage_gql.services.rate_limit import RateLimiter
 from mailsage_gql.settings import Settings
@@ -22,3 +23,4 @@ class Resources:
     #: Fans delivery events out to this process's subscribers.
     hub: EventHub
     limiter: RateLimiter
+    auth_cache: AuthCache

@@ -71,6 +71,8 @@ def base_settings(database_url: str, **overrides: object) -> Settings:
         "secret_key": SECRET_KEY,
         "allow_private_smtp_hosts": True,
         "log_level": "warning",
+        # Revocation must be seen at once by tests; tests/unit/test_auth_cache.py covers it.
+        "auth_cache_seconds": 0.0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
