@@ -105,6 +105,8 @@ class EventHub:
     def __init__(self, *, poll_interval: float = 1.0, capacity: int = 10_000) -> None:
         self.poll_interval = poll_interval
         self.capacity = capacity
+        #: Keyed by account (whole-account subscribers) or by message (one message's): an
+        #: event reaches its interested subscribers without a scan of all the others.
         self._subscribers: dict[uuid.UUID, set[Subscription]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -135,15 +137,16 @@ class EventHub:
         if self._floor is None:
             self._floor = await _max_event_id()
         subscription = Subscription(self, account_id, message_id, self.capacity)
-        self._subscribers.setdefault(account_id, set()).add(subscription)
+        self._subscribers.setdefault(message_id or account_id, set()).add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        subscribers = self._subscribers.get(subscription.account_id)
+        key = subscription.message_id or subscription.account_id
+        subscribers = self._subscribers.get(key)
         if subscribers is not None:
             subscribers.discard(subscription)
             if not subscribers:
-                del self._subscribers[subscription.account_id]
+                del self._subscribers[key]
 
     async def _run(self) -> None:
         while True:
@@ -172,8 +175,10 @@ class EventHub:
             for row in fresh:
                 self._seen.add(row.id)
                 event = EventRecord.from_model(row)
-                for subscription in list(self._subscribers.get(event.account_id, ())):
-                    subscription.offer(event)
+                for key in (event.account_id, event.message_id):
+                    for subscription in list(self._subscribers.get(key, ())):
+                        if subscription.account_id == event.account_id:
+                            subscription.offer(event)
             self._advance_floor(max((r.id for r in rows), default=self._floor))
             if len(rows) < _READ_BATCH or not fresh:
                 return
