@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+import asyncpg
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
@@ -16,6 +18,32 @@ log = logging.getLogger("mailsage.batcher")
 T = TypeVar("T")
 Operation = Callable[[RawSql], Awaitable[Any]]
 Pending = tuple[Operation, "asyncio.Future[Any]"]
+
+#: What a lost database connection looks like (a server restart, a failover, a network cut):
+#: the socket's errors, asyncpg's connection-class and shutdown errors, and the interface
+#: errors of a connection that closed under a running transaction.
+_CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps: Tortoise re-raises some asyncpg errors) says the
+    database connection was lost, rather than that the writes themselves failed."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, _CONNECTION_LOST):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class WriteBatcher:
@@ -33,6 +61,13 @@ class WriteBatcher:
     rolled back and every operation of it runs again in a transaction of its own, so one
     failure never takes the others down and each caller gets its own outcome.
     `after_commit` runs once per committed flush (the event publisher).
+
+    A flush that fails because the database connection was lost runs again, for as long as
+    the database does not answer and up to `reconnect_tries` times when it does: a restart of
+    the server must not turn every in-flight delivery into a crashed one whose lease is then
+    renewed forever by its live worker. A flush is a unit: rolled back, it runs again whole.
+    (A connection lost during COMMIT leaves it unknown whether the flush committed; running
+    it again then meets the changed rows: terminal writes raise LeaseLostError, harmless.)
     """
 
     def __init__(
@@ -42,12 +77,19 @@ class WriteBatcher:
         max_batch: int = 64,
         after_commit: Callable[[], Awaitable[None]] | None = None,
         notify_channel: str | None = None,
+        reconnect_tries: int = 3,
     ) -> None:
         self.parallel = parallel
         self.max_batch = max_batch
         self.after_commit = after_commit
         #: PostgreSQL: a NOTIFY inside the transaction, delivered at commit, once per flush.
         self.notify_channel = notify_channel
+        self.reconnect_tries = reconnect_tries
+        #: Every transaction runs in a copy of this context (no transaction open in it): when
+        #: BEGIN fails on a dead connection, Tortoise leaves its "current transaction" context
+        #: variable set in the task that tried, and every later query of that task then runs
+        #: on the dead connection. A fresh context per transaction cannot inherit that.
+        self._context = contextvars.copy_context()
         self._pending: list[Pending] = []
         self._flushers = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -77,7 +119,7 @@ class WriteBatcher:
 
     async def _flush(self, batch: list[Pending]) -> None:
         try:
-            results = await self._transaction(batch)
+            results = await self._transaction_retrying(batch)
         except Exception:
             if len(batch) == 1:
                 results = None
@@ -89,8 +131,7 @@ class WriteBatcher:
             # A single operation failed: run it alone once more to hand back its error.
             operation, future = batch[0]
             try:
-                async with in_transaction() as conn:
-                    value = await operation(RawSql(conn))
+                value = await self._isolated(self._alone(operation))
             except Exception as exc:
                 if not future.done():
                     future.set_exception(exc)
@@ -106,6 +147,50 @@ class WriteBatcher:
         for (_, future), value in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(value)
+
+    async def _transaction_retrying(self, batch: list[Pending]) -> list[Any]:
+        """`_transaction`, run again after a lost connection (see the class docstring)."""
+        delay = 0.05
+        tries = 0
+        while True:
+            try:
+                return await self._isolated(self._transaction(batch))
+            except Exception as exc:
+                if not connection_lost(exc):
+                    raise
+                if await self._database_answers():
+                    tries += 1
+                    if tries > self.reconnect_tries:
+                        raise
+                log.warning(
+                    "database connection lost during a flush (%s: %s); running it again",
+                    type(exc).__name__,
+                    exc,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def _database_answers(self) -> bool:
+        try:
+            await self._isolated(self._ping())
+        except Exception:
+            return False
+        return True
+
+    @staticmethod
+    async def _ping() -> None:
+        async with in_transaction() as conn:
+            await conn.execute_query("SELECT 1")
+
+    @staticmethod
+    async def _alone(operation: Operation) -> Any:
+        async with in_transaction() as conn:
+            return await operation(RawSql(conn))
+
+    async def _isolated(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` in a task of its own, in a fresh copy of the construction context."""
+        task = asyncio.get_running_loop().create_task(work, context=self._context.copy())
+        return await task
 
     async def _transaction(self, batch: list[Pending]) -> list[Any]:
         async with in_transaction() as conn:

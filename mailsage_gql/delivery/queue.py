@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -573,11 +573,17 @@ async def end_without_attempt(
     message.status = status
 
 
-async def renew_leases(*, owner: str, now: datetime, lease: timedelta) -> int:
-    """Extend every lease `owner` holds (its heartbeat); returns how many."""
+async def renew_leases(*, owner: str, now: datetime, lease: timedelta, ids: list[Any]) -> int:
+    """Extend the leases `owner` holds on `ids` (its deliveries still running); returns how
+    many. A crashed delivery's lease is left to expire."""
+    if not ids:
+        return 0
     async with in_transaction() as conn:
+        marks = ", ".join("?" * len(ids))
         return await RawSql(conn).execute(
-            "UPDATE message SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'SENDING'",
+            f"UPDATE message SET lease_expires_at = ? WHERE lease_owner = ? "
+            f"AND status = 'SENDING' AND id IN ({marks})",
             now + lease,
             owner,
+            *ids,
         )

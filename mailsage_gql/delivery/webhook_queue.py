@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -49,13 +50,19 @@ async def recover_expired_leases(*, now: datetime) -> tuple[int, int]:
     return 0, 0
 
 
-async def renew_leases(*, owner: str, now: datetime, lease: timedelta) -> int:
+async def renew_leases(*, owner: str, now: datetime, lease: timedelta, ids: list[Any]) -> int:
+    """Extend the leases `owner` holds on `ids` (its deliveries still running); returns how
+    many. A crashed delivery's lease is left to expire."""
+    if not ids:
+        return 0
     async with in_transaction() as conn:
+        marks = ", ".join("?" * len(ids))
         return await RawSql(conn).execute(
-            "UPDATE webhook_delivery SET lease_expires_at = ? WHERE lease_owner = ? "
-            "AND status = 'PENDING'",
+            f"UPDATE webhook_delivery SET lease_expires_at = ? WHERE lease_owner = ? "
+            f"AND status = 'PENDING' AND id IN ({marks})",
             now + lease,
             owner,
+            *ids,
         )
 
 

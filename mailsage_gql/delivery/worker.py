@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from mailsage_gql.delivery.clock import utc_now
 
 log = logging.getLogger("mailsage.worker")
 
-Job = TypeVar("Job")
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> Any: ...
+
+
+Job = TypeVar("Job", bound=_HasId)
 
 
 class WorkQueue(Protocol[Job]):
@@ -30,7 +37,9 @@ class WorkQueue(Protocol[Job]):
 
     async def recover_expired_leases(self, *, now: datetime) -> tuple[int, int]: ...
 
-    async def renew_leases(self, *, owner: str, now: datetime, lease: timedelta) -> int: ...
+    async def renew_leases(
+        self, *, owner: str, now: datetime, lease: timedelta, ids: list[Any]
+    ) -> int: ...
 
     async def release_claims(self, *, owner: str, now: datetime) -> int: ...
 
@@ -90,22 +99,48 @@ class Sender(Generic[Job]):
         self.lease = lease
         self.poll_interval = poll_interval
         self.wakeup = wakeup
-        self._active: set[asyncio.Task[None]] = set()
+        #: Deliveries in flight and the id of their job: only these leases are renewed, so a
+        #: delivery that crashed lets its lease expire and recovery decide its fate.
+        self._active: dict[asyncio.Task[None], Any] = {}
         self._stopping = asyncio.Event()
         self._last_recovery = datetime.min.replace(tzinfo=utc_now().tzinfo)
         self._last_renewal = utc_now()
 
     async def run(self) -> None:
         log.info("sender %s started (concurrency %d)", self.owner, self.concurrency)
+        context = contextvars.copy_context()
+        failures = 0  # loop errors so far: the first is logged with its traceback
         while not self._stopping.is_set():
-            try:
+            # After an error the loop goes on in a new task with a fresh copy of the starting
+            # context: when BEGIN fails on a dead connection, Tortoise leaves its "current
+            # transaction" context variable set in the failing task, and every later query of
+            # that task (and of the deliveries it starts) would run on the dead connection.
+            loop = asyncio.get_running_loop()
+            error = await loop.create_task(self._run_until_error(), context=context.copy())
+            if error is None:
+                continue
+            # The database may be away (a restart, a failover): every query of the loop,
+            # the idle one included, fails until it is back; keep trying, never exit.
+            # A plain sleep, not the wake-up: hints keep coming while the database is away.
+            failures += 1
+            if failures == 1:
+                log.error(
+                    "sender loop error; retrying every %.1fs", self.poll_interval, exc_info=error
+                )
+            elif failures % 50 == 0:
+                log.warning("sender loop still failing (%d times): %r", failures, error)
+            await asyncio.sleep(self.poll_interval)
+
+    async def _run_until_error(self) -> Exception | None:
+        """The loop proper: returns the first error, or None once stopping."""
+        try:
+            while not self._stopping.is_set():
                 claimed = await self._tick()
-            except Exception:
-                log.exception("sender loop error; retrying after %.1fs", self.poll_interval)
-                claimed = 0
-            if claimed and len(self._active) < self.concurrency:
-                continue  # more may be due right now
-            await self._idle()
+                if not (claimed and len(self._active) < self.concurrency):
+                    await self._idle()  # otherwise more may be due right now
+        except Exception as exc:
+            return exc
+        return None
 
     async def _tick(self) -> int:
         now = utc_now()
@@ -120,14 +155,16 @@ class Sender(Generic[Job]):
                 )
         if now - self._last_renewal >= self.lease / 3 and self._active:
             self._last_renewal = now
-            await self.work.renew_leases(owner=self.owner, now=now, lease=self.lease)
+            await self.work.renew_leases(
+                owner=self.owner, now=now, lease=self.lease, ids=list(self._active.values())
+            )
         free = self.concurrency - len(self._active)
         if free <= 0 or (self._active and free < self.claim_batch):
             return 0  # claim in batches: one claim per few completions, not one per message
         jobs = await self.work.claim(owner=self.owner, limit=free, now=now, lease=self.lease)
         for job in jobs:
             task = asyncio.create_task(self._deliver(job))
-            self._active.add(task)
+            self._active[task] = job.id
             task.add_done_callback(self._done)
         return len(jobs)
 
@@ -139,7 +176,7 @@ class Sender(Generic[Job]):
             log.exception("delivery of %r crashed", job)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._active.discard(task)
+        self._active.pop(task, None)
         self.wakeup.set()  # a free slot: claim again now
 
     async def _idle(self) -> None:

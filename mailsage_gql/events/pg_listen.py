@@ -53,8 +53,13 @@ class PgListener:
                     with contextlib.suppress(Exception):
                         await conn.close()
                 raise
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:
+                # Not only OSError and PostgresError: a server restart can also surface as
+                # asyncpg.InterfaceError ("connection is closed") while the listeners are
+                # added, and this loop must outlive any of them.
                 log.warning("LISTEN connection failed (%s); retrying in 1s", type(exc).__name__)
+                if conn is not None:
+                    conn.terminate()  # never leave a half-set-up connection behind
             self._connected.clear()
             await asyncio.sleep(1)
 

@@ -8,6 +8,7 @@ import re
 import socket
 import ssl
 import time
+from typing import cast
 
 from aiosmtplib import SMTP
 from aiosmtplib.email import quote_address
@@ -388,10 +389,12 @@ class SmtpConnection:
         """
         protocol = self._client.protocol
         transport = self._client.transport
-        if protocol is None or not isinstance(transport, asyncio.WriteTransport):
+        # Duck-typed on purpose: uvloop's transports (what uvicorn picks) are not subclasses
+        # of asyncio.WriteTransport, and an isinstance check refused every message there.
+        if protocol is None or transport is None or transport.is_closing():
             raise SMTPServerDisconnected("Connection lost")
         protocol.write(body)
-        if transport.get_write_buffer_size():
+        if cast(asyncio.WriteTransport, transport).get_write_buffer_size():
             # Flow control: wait while the transport holds more than its high-water mark
             # (aiosmtplib's StreamWriter.drain() equivalent); raises if the connection died.
             await protocol._drain_helper()

@@ -39,11 +39,27 @@ Fault = Literal[
     "disconnect_after_354",  # say 354, then close while the client writes the message
     "disconnect_after_dot",  # record the message, close without replying
     "slow_data",  # record the message, reply only after `slow_seconds`
+    # Added for the reliability campaign (tests/reliability): one fault per SMTP phase.
+    "ehlo_421",  # EHLO (and HELO): 421 service not available, then close
+    "ehlo_554",  # EHLO and HELO: 554 5.7.1 access denied (the session stays open)
+    "slow_ehlo",  # EHLO: reply only after `slow_seconds`
+    "starttls_454",  # STARTTLS offered, then refused with 454 4.7.0 (temporary)
+    "auth_454",  # every AUTH fails with 454 4.7.0 temporary authentication failure
+    "mail_451",  # MAIL FROM: 451 4.3.0 temporary local problem (not a rate limit)
+    "mail_421",  # MAIL FROM: 421 service not available, then close (mid-session shutdown)
+    "rcpt_421",  # RCPT TO: 421 service not available, then close
+    "slow_data_354",  # DATA: the 354 comes only after `slow_seconds`
+    "data_451",  # final reply 451 4.3.0 temporary failure (after the whole message)
 ]
 FAULTS: tuple[str, ...] = get_args(Fault)
 HOST = "127.0.0.1"
 
 RATE_REPLY = "451 4.7.1 Rate limit exceeded, try again later"
+SHUTDOWN_REPLY = "421 localhost Service not available, closing transmission channel"
+ACCESS_DENIED_REPLY = "554 5.7.1 Access denied"
+TLS_UNAVAILABLE_REPLY = "454 4.7.0 TLS not available due to temporary reason"
+AUTH_TEMPORARY_REPLY = "454 4.7.0 Temporary authentication failure"
+TEMPORARY_REPLY = "451 4.3.0 Temporary local problem, try again later"
 UNKNOWN_USER_REPLY = "550 5.1.1 <{address}>: user unknown"
 SPAM_REPLY = "554 5.7.1 Message rejected as spam"
 QUOTA_REPLY = (
@@ -113,6 +129,11 @@ class _Handler:
             await sink._stall()
         if sink._fires("disconnect_on_mail"):
             await _hang_up(server)
+        if sink._fires("mail_451"):
+            return TEMPORARY_REPLY
+        if sink._fires("mail_421"):
+            await server.push(SHUTDOWN_REPLY)
+            await _hang_up(server)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -128,6 +149,9 @@ class _Handler:
         sink = self.sink
         if sink._fires("rcpt_451_rate"):
             return RATE_REPLY
+        if sink._fires("rcpt_421"):
+            await server.push(SHUTDOWN_REPLY)
+            await _hang_up(server)
         if sink._fires("rcpt_550") or address in sink.refuse_recipients:
             return UNKNOWN_USER_REPLY.format(address=address)
         envelope.rcpt_tos.append(address)
@@ -144,6 +168,8 @@ class _Handler:
             return SPAM_REPLY
         if sink._fires("data_quota"):
             return QUOTA_REPLY
+        if sink._fires("data_451"):
+            return TEMPORARY_REPLY
         sink._record(ReceivedMessage.from_envelope(envelope))
         if sink._fires("disconnect_after_dot"):
             await _hang_up(server)
@@ -164,6 +190,7 @@ class _SinkProtocol(SMTPProtocol):
         super().__init__(_Handler(sink), **kwargs)
         self._sink = sink
         self._counted_open = False
+        self._refuse_helo = False  # ehlo_554: HELO is refused too on this connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if not self._counted_open:  # called again after STARTTLS
@@ -185,7 +212,33 @@ class _SinkProtocol(SMTPProtocol):
             await self._sink._stall()
         await super()._handle_client()
 
+    async def smtp_EHLO(self, hostname: str) -> None:
+        if self._sink._fires("ehlo_421"):
+            await self.push(SHUTDOWN_REPLY)
+            await _hang_up(self)
+        if self._sink._fires("ehlo_554"):
+            self._refuse_helo = True
+            await self.push(ACCESS_DENIED_REPLY)
+            return
+        if self._sink._fires("slow_ehlo"):
+            await self._sink._stall()
+        await super().smtp_EHLO(hostname)
+
+    async def smtp_HELO(self, hostname: str) -> None:
+        if self._refuse_helo:
+            await self.push(ACCESS_DENIED_REPLY)
+            return
+        await super().smtp_HELO(hostname)
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if self._sink._fires("starttls_454"):
+            await self.push(TLS_UNAVAILABLE_REPLY)
+            return
+        await super().smtp_STARTTLS(arg)
+
     async def smtp_DATA(self, arg: str) -> None:
+        if self._sink._fires("slow_data_354"):
+            await self._sink._stall()
         if self._sink._fires("disconnect_on_data"):
             await _hang_up(self)
         if self._sink._fires("disconnect_after_354"):
@@ -352,6 +405,8 @@ class SmtpSink:
         self.auth_attempts += 1
         assert self.auth is not None
         user, password = self.auth
+        if self._fires("auth_454"):
+            return AuthResult(success=False, handled=False, message=AUTH_TEMPORARY_REPLY)
         ok = (
             not self._fires("auth_535")
             and isinstance(auth_data, LoginPassword)
