@@ -70,7 +70,10 @@ class Settings:
     serve_sender: bool = True  # `mailsage serve` also delivers (set false with separate workers)
     max_batch_size: int = 1000
     max_message_bytes: int = 10 * 1024 * 1024
-    worker_concurrency: int = 16
+    #: Messages a sender works on at once (each waits for one of its config's connections
+    #: before it is marked in flight): more than the connections keeps them busy while
+    #: outcomes are being committed.
+    worker_concurrency: int = 64
     lease_seconds: float = 300.0
     poll_interval: float = 1.0
     retry_schedule: tuple[float, ...] = (60.0, 300.0, 900.0, 1800.0, 3600.0)
