@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from mailsage_gql.app import create_app
 from mailsage_gql.services import accounts
 from mailsage_gql.settings import Settings
+from tests.support import secret_audit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Tenant:
 
 async def make_tenant(name: str = "Acme") -> Tenant:
     account, issued = await accounts.create_account(name)
+    secret_audit.AUDIT.register(issued.api_key, "API key")
     return Tenant(account_id=str(account.id), api_key=issued.api_key)
 
 
