@@ -25,6 +25,7 @@ from tortoise import connections
 from mailsage_gql.settings import Settings
 from tests.support.cli import run_cli
 from tests.support.databases import PG_ADMIN_URL, SECRET_KEY, postgres_reachable
+from tests.support.secret_audit import audit_log_file
 from tests.support.workers import MAILSAGE, ROOT, worker_env
 
 #: uvicorn's start-up line; with `--port 0` it names the port it bound.
@@ -59,6 +60,7 @@ class ServerProcess:
         log_path = self.log_dir / f"{self.name}-{self.starts}.log"
         self.starts += 1
         self.log_paths.append(log_path)
+        audit_log_file(log_path)
         with log_path.open("wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(
                 [str(MAILSAGE), "serve", "--host", "127.0.0.1", "--port", "0"],

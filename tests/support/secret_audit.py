@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import graphql
@@ -52,6 +53,10 @@ class SecretAudit:
     observed: list[tuple[str, str]] = field(default_factory=list)
     #: (source, text, secrets this text may show) for the shown-once responses.
     exempted: list[tuple[str, str, frozenset[str]]] = field(default_factory=list)
+
+    #: Log files of the processes tests start (`mailsage serve`, `mailsage worker`): read
+    #: at the end of the session, so their log lines are audited too.
+    log_files: list[Path] = field(default_factory=list)
 
     def register(self, value: object, kind: str) -> None:
         if plausible_secret(value):
@@ -94,6 +99,11 @@ class SecretAudit:
 
 
 AUDIT = SecretAudit()
+
+
+def audit_log_file(path: Path) -> None:
+    """Audit the log a child process writes to `path` (read at the end of the session)."""
+    AUDIT.log_files.append(path)
 
 
 class AuditLogHandler(logging.Handler):
@@ -274,5 +284,8 @@ def secret_audit() -> Iterator[SecretAudit]:
         root.removeHandler(handler)
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+    for path in AUDIT.log_files:
+        if path.exists():
+            AUDIT.observe(f"log of {path.name}", path.read_text(errors="replace"))
     leaks = AUDIT.leaks()
     assert not leaks, "a secret was seen outside its shown-once response:\n" + "\n".join(leaks[:50])

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mailsage_gql.settings import PREFIX, Settings
 from tests.support.databases import SECRET_KEY
+from tests.support.secret_audit import audit_log_file
 
 ROOT = Path(__file__).resolve().parents[2]
 MAILSAGE = Path(sys.executable).with_name("mailsage")
@@ -103,6 +104,7 @@ async def start_worker(
     wait: bool = True,
 ) -> WorkerProcess:
     """`mailsage worker --concurrency N` on `settings`' (migrated, PostgreSQL) database."""
+    audit_log_file(log_path)
     with log_path.open("wb") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [str(MAILSAGE), "worker", "--concurrency", str(concurrency)],
