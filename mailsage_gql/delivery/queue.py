@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
+from mailsage_gql.delivery import leases
 from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_day
 from mailsage_gql.delivery.policy import Health
@@ -574,16 +575,5 @@ async def end_without_attempt(
 
 
 async def renew_leases(*, owner: str, now: datetime, lease: timedelta, ids: list[Any]) -> int:
-    """Extend the leases `owner` holds on `ids` (its deliveries still running); returns how
-    many. A crashed delivery's lease is left to expire."""
-    if not ids:
-        return 0
-    async with in_transaction() as conn:
-        marks = ", ".join("?" * len(ids))
-        return await RawSql(conn).execute(
-            f"UPDATE message SET lease_expires_at = ? WHERE lease_owner = ? "
-            f"AND status = 'SENDING' AND id IN ({marks})",
-            now + lease,
-            owner,
-            *ids,
-        )
+    """Extend the leases `owner` holds on `ids` (see leases.renew)."""
+    return await leases.renew("message", "SENDING", owner=owner, now=now, lease=lease, ids=ids)

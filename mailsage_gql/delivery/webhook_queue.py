@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
+from mailsage_gql.delivery import leases
 from mailsage_gql.models import WebhookDelivery, WebhookDeliveryStatus
 
 
@@ -51,19 +52,10 @@ async def recover_expired_leases(*, now: datetime) -> tuple[int, int]:
 
 
 async def renew_leases(*, owner: str, now: datetime, lease: timedelta, ids: list[Any]) -> int:
-    """Extend the leases `owner` holds on `ids` (its deliveries still running); returns how
-    many. A crashed delivery's lease is left to expire."""
-    if not ids:
-        return 0
-    async with in_transaction() as conn:
-        marks = ", ".join("?" * len(ids))
-        return await RawSql(conn).execute(
-            f"UPDATE webhook_delivery SET lease_expires_at = ? WHERE lease_owner = ? "
-            f"AND status = 'PENDING' AND id IN ({marks})",
-            now + lease,
-            owner,
-            *ids,
-        )
+    """Extend the leases `owner` holds on `ids` (see leases.renew)."""
+    return await leases.renew(
+        "webhook_delivery", "PENDING", owner=owner, now=now, lease=lease, ids=ids
+    )
 
 
 async def release_claims(*, owner: str, now: datetime) -> int:
