@@ -380,12 +380,13 @@ class SmtpConnection:
         return reply, refused
 
     async def _write_message(self, body: bytes) -> SMTPResponse:
-        """Write the message, then the final ".", then read the reply.
+        """Write the message and the final "." (one write, as aiosmtplib's data() does), then
+        read the reply.
 
-        aiosmtplib's data() writes and reads in one call; here the "." is written on its own
-        so we know which side of it a failure is on: before it the server cannot have
-        accepted the message (stage "data", safe to retry); after it, it may have
-        (stage "after_data", uncertain).
+        A failure is placed on its side of the "." so the caller knows whether the server can
+        have accepted the message: while any of the write is still in our transport's buffer
+        the "." has not left this process (stage "data", safe to retry); once the buffer is
+        empty it has been handed to the network (stage "after_data", uncertain).
         """
         protocol = self._client.protocol
         transport = self._client.transport
@@ -393,14 +394,16 @@ class SmtpConnection:
         # of asyncio.WriteTransport, and an isinstance check refused every message there.
         if protocol is None or transport is None or transport.is_closing():
             raise SMTPServerDisconnected("Connection lost")
-        protocol.write(body)
-        if cast(asyncio.WriteTransport, transport).get_write_buffer_size():
-            # Flow control: wait while the transport holds more than its high-water mark
-            # (aiosmtplib's StreamWriter.drain() equivalent); raises if the connection died.
+        writer = cast(asyncio.WriteTransport, transport)
+        # Pause (and resume) only on an empty buffer: whenever drain returns, the "." is out.
+        writer.set_write_buffer_limits(high=0)
+        protocol._response_pending = True  # a reply is expected (see aiosmtplib's data())
+        protocol.write(body + b".\r\n")
+        if writer.get_write_buffer_size():
+            # Raises if the connection dies before the buffer empties: stage "data".
             await protocol._drain_helper()
-        protocol.write(b".\r\n")
-        # No await between the write and read_response(): it must arm its reply waiter
-        # before any data can arrive (aiosmtplib drops unsolicited data).
+        # A reply that came during the drain is kept: a reply was marked pending before the
+        # write (aiosmtplib drops data that arrives when none is).
         self._stage = "after_data"
         return await protocol.read_response(timeout=self._options.command_timeout)
 
