@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -165,6 +165,20 @@ class RawSql:
     async def fetch(self, sql: str, *values: Any) -> list[dict[str, Any]]:
         query, params = self._prepare(sql, list(values))
         return await self.conn.execute_query_dict(query, params)
+
+    def values_table(
+        self, rows: Sequence[Sequence[Any]], pg_types: Sequence[str]
+    ) -> tuple[str, list[Any]]:
+        """`(VALUES (...), ...)` for `rows`, with its flat parameter list, to join a statement
+        to (`UPDATE ... FROM <table> AS v WHERE ... = v.column1`: both dialects name the
+        columns column1, column2, ...). PostgreSQL gets each parameter cast to `pg_types`:
+        its VALUES lists have no column types to infer them from."""
+        if self.postgres:
+            row = "(" + ", ".join(f"?::{t}" for t in pg_types) + ")"
+        else:
+            row = "(" + ", ".join("?" * len(pg_types)) + ")"
+        values = [value for r in rows for value in r]
+        return "(VALUES " + ", ".join([row] * len(rows)) + ")", values
 
     def uuid(self, value: Any) -> uuid.UUID:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

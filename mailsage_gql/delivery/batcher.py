@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import asyncpg
 from tortoise.transactions import in_transaction
@@ -18,6 +19,38 @@ log = logging.getLogger("mailsage.batcher")
 T = TypeVar("T")
 Operation = Callable[[RawSql], Awaitable[Any]]
 Pending = tuple[Operation, "asyncio.Future[Any]"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A result that is an error for its own caller only: a combined operation hands it back
+    for the members it could not apply (their writes left out), while the rest commit."""
+
+    error: Exception
+
+
+@runtime_checkable
+class Combinable(Protocol):
+    """An operation that can also run together with the others of its `group` in one flush,
+    as a few set-based statements instead of several statements each (`run_together`).
+
+    `group` is None when this one must run on its own (an uncommon case). Groups run in the
+    order of their `rank` (then first arrival), so every flush takes row locks in one order.
+    `run_together` returns one result per member, in order; a `Refusal` fails that member
+    alone, and its writes must not have been made. Called alone, the operation does the same
+    for itself (it is also a plain Operation).
+    """
+
+    rank: ClassVar[int]
+
+    @property
+    def group(self) -> Hashable | None: ...
+
+    async def __call__(self, sql: RawSql) -> Any: ...
+
+    @classmethod
+    async def run_together(cls, sql: RawSql, members: Sequence[Any]) -> list[Any]: ...
+
 
 #: What a lost database connection looks like (a server restart, a failover, a network cut):
 #: the socket's errors, asyncpg's connection-class and shutdown errors, and the interface
@@ -145,7 +178,11 @@ class WriteBatcher:
             except Exception:  # a lost wake-up hint only delays readers until they poll
                 log.exception("after-commit hook failed")
         for (_, future), value in zip(batch, results, strict=True):
-            if not future.done():
+            if future.done():
+                continue
+            if isinstance(value, Refusal):
+                future.set_exception(value.error)
+            else:
                 future.set_result(value)
 
     async def _transaction_retrying(self, batch: list[Pending]) -> list[Any]:
@@ -195,7 +232,26 @@ class WriteBatcher:
     async def _transaction(self, batch: list[Pending]) -> list[Any]:
         async with in_transaction() as conn:
             sql = RawSql(conn)
-            results = [await operation(sql) for operation, _ in batch]
+            results = await _run_batch(sql, [operation for operation, _ in batch])
             if self.notify_channel is not None:
                 await conn.execute_query(f"NOTIFY {self.notify_channel}")
         return results
+
+
+async def _run_batch(sql: RawSql, operations: list[Operation]) -> list[Any]:
+    """Plain operations one by one in arrival order, then each group of combinable ones
+    together (by rank); results in the operations' order."""
+    results: list[Any] = [None] * len(operations)
+    groups: dict[tuple[int, Hashable], list[tuple[int, Combinable]]] = {}
+    for index, operation in enumerate(operations):
+        if isinstance(operation, Combinable) and operation.group is not None:
+            key = (operation.rank, operation.group)
+            groups.setdefault(key, []).append((index, operation))
+        else:
+            results[index] = await operation(sql)
+    for key in sorted(groups, key=lambda k: k[0]):  # stable: arrival order within a rank
+        members = [operation for _, operation in groups[key]]
+        outcomes = await members[0].run_together(sql, members)
+        for (index, _), outcome in zip(groups[key], outcomes, strict=True):
+            results[index] = outcome
+    return results

@@ -8,16 +8,16 @@ writer (the embedded server) and the same statements run without the lock clause
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
 from mailsage_gql.delivery import leases
-from mailsage_gql.delivery.batcher import WriteBatcher
+from mailsage_gql.delivery.batcher import Refusal, WriteBatcher
 from mailsage_gql.delivery.clock import utc_day
 from mailsage_gql.delivery.policy import Health
 from mailsage_gql.models import Message, MessageStatus
@@ -63,12 +63,13 @@ _EVENT_COLUMNS = (
 )
 
 
-def _event_values(
-    rows: list[tuple[uuid.UUID, uuid.UUID, Event]], at: datetime
-) -> tuple[str, list[object]]:
+EventRow = tuple[uuid.UUID, uuid.UUID, Event, datetime]  # account, message, event, at
+
+
+def _event_values(rows: Sequence[EventRow]) -> tuple[str, list[object]]:
     placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
     values: list[object] = []
-    for account_id, message_id, e in rows:
+    for account_id, message_id, e, at in rows:
         values += [
             account_id,
             message_id,
@@ -96,12 +97,17 @@ _EVENTS_PER_STATEMENT = 500  # 10 parameters each: well inside both dialects' li
 async def insert_many_events(
     sql: RawSql, rows: list[tuple[uuid.UUID, uuid.UUID, Event]], at: datetime
 ) -> None:
-    """Store events (account, message, event) in the outbox and queue them for every enabled
-    webhook of their account that subscribed to their type, in the caller's transaction:
-    one statement per 500 events on PostgreSQL, two on SQLite."""
+    """Events (account, message, event) that happened at `at` (see insert_event_rows)."""
+    await insert_event_rows(sql, [(a, m, e, at) for a, m, e in rows])
+
+
+async def insert_event_rows(sql: RawSql, rows: Sequence[EventRow]) -> None:
+    """Store events in the outbox and queue them for every enabled webhook of their account
+    that subscribed to their type, in the caller's transaction: one statement per 500 events
+    on PostgreSQL, two on SQLite."""
     for start in range(0, len(rows), _EVENTS_PER_STATEMENT):
         chunk = rows[start : start + _EVENTS_PER_STATEMENT]
-        placeholders, values = _event_values(chunk, at)
+        placeholders, values = _event_values(chunk)
         if sql.postgres:
             await sql.execute(
                 f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {placeholders} "
@@ -123,8 +129,8 @@ async def insert_many_events(
 async def insert_events(
     sql: RawSql, account_id: uuid.UUID, message_id: uuid.UUID, events: list[Event], at: datetime
 ) -> None:
-    """Events of one message (see insert_many_events)."""
-    await insert_many_events(sql, [(account_id, message_id, e) for e in events], at)
+    """Events of one message (see insert_event_rows)."""
+    await insert_event_rows(sql, [(account_id, message_id, e, at) for e in events])
 
 
 async def claim(*, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Message]:
@@ -290,6 +296,151 @@ async def _run(operation: Callable[[RawSql], Awaitable[T]], batcher: WriteBatche
         return await operation(RawSql(conn))
 
 
+@dataclass(frozen=True, eq=False)
+class _Begin:
+    """begin_attempt's writes for one message (see there). The common case (no breaker
+    probe, no per-minute limit) combines: one reservation per config for the whole flush,
+    one in-flight update, one event insert."""
+
+    rank: ClassVar[int] = 0  # before _FinishSent: usage rows are locked before health rows
+
+    message_id: uuid.UUID
+    account_id: uuid.UUID
+    owner: str
+    config_id: uuid.UUID
+    recipients: int
+    daily_limit: int
+    max_per_minute: int | None
+    probe: bool
+    probe_timeout: timedelta
+    failover_from: uuid.UUID | None
+    attempt: int
+    now: datetime
+    day: date = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "day", utc_day(self.now))
+
+    @property
+    def group(self) -> str | None:
+        return None if self.probe or self.max_per_minute is not None else "begin"
+
+    def events(self) -> list[EventRow]:
+        rows: list[EventRow] = []
+        if self.failover_from is not None:
+            failover = Event(
+                "FAILOVER",
+                smtp_config_id=self.failover_from,
+                attempt=self.attempt,
+                detail=f"failed over from {self.failover_from} to {self.config_id}",
+            )
+            rows.append((self.account_id, self.message_id, failover, self.now))
+        sending = Event("SENDING", smtp_config_id=self.config_id, attempt=self.attempt)
+        rows.append((self.account_id, self.message_id, sending, self.now))
+        return rows
+
+    async def __call__(self, sql: RawSql) -> Reservation:
+        config_id, day, n, now = self.config_id, self.day, self.recipients, self.now
+        if not await _reserve_daily(sql, config_id, day, n, self.daily_limit):
+            return Reservation(False, "daily_limit")
+        if self.probe:
+            claimed = await sql.execute(
+                "UPDATE provider_health SET probe_until = ? WHERE config_id = ? AND "
+                "opened_until <= ? AND (probe_until IS NULL OR probe_until < ?)",
+                now + self.probe_timeout,
+                config_id,
+                now,
+                now,
+            )
+            if not claimed:
+                await _release_daily(sql, config_id, day, n)
+                return Reservation(False, "circuit_open")
+        if self.max_per_minute is not None:
+            counted = (
+                await sql.execute(
+                    "INSERT INTO provider_health (config_id, consecutive_failures, minute_start, "
+                    "minute_count) VALUES (?, 0, ?, ?) ON CONFLICT (config_id) DO UPDATE SET "
+                    "minute_count = CASE WHEN provider_health.minute_start = excluded.minute_start "
+                    "THEN provider_health.minute_count + excluded.minute_count "
+                    "ELSE excluded.minute_count END, minute_start = excluded.minute_start "
+                    "WHERE provider_health.minute_start IS NULL "
+                    "OR provider_health.minute_start <> excluded.minute_start "
+                    "OR provider_health.minute_count + excluded.minute_count <= ?",
+                    config_id,
+                    now.replace(second=0, microsecond=0),
+                    n,
+                    self.max_per_minute,
+                )
+                if n <= self.max_per_minute
+                else 0
+            )
+            if not counted:
+                await _release_daily(sql, config_id, day, n)
+                await _undo_probe(sql, config_id, self.probe)
+                return Reservation(False, "minute_limit")
+        mine = await sql.execute(
+            "UPDATE message SET in_flight_since = ?, in_flight_config_id = ?, "
+            "attempt_count = ?, updated_at = ? "
+            "WHERE id = ? AND lease_owner = ? AND status = 'SENDING'",
+            now,
+            config_id,
+            self.attempt,
+            now,
+            self.message_id,
+            self.owner,
+        )
+        if not mine:
+            raise LeaseLostError(str(self.message_id))
+        await insert_event_rows(sql, self.events())
+        return Reservation(True)
+
+    @classmethod
+    async def run_together(cls, sql: RawSql, members: Sequence[_Begin]) -> list[object]:
+        """Each config's members reserve their recipients in one upsert; when that would pass
+        the limit, they reserve one by one (exactly up to it). Then the reserved members are
+        marked in flight in one statement; those whose lease was lost give their places back."""
+        results: dict[int, object] = {}
+        reserved: list[_Begin] = []
+        by_config: dict[tuple[uuid.UUID, date], list[_Begin]] = {}
+        for member in members:
+            by_config.setdefault((member.config_id, member.day), []).append(member)
+        for (config_id, day), group in sorted(by_config.items(), key=lambda kv: str(kv[0][0])):
+            total = sum(m.recipients for m in group)
+            limit = min(m.daily_limit for m in group)
+            if await _reserve_daily(sql, config_id, day, total, limit):
+                reserved += group
+                continue
+            for member in group:  # near the limit: first come, first served, exactly
+                try:
+                    results[id(member)] = await member(sql)
+                except LeaseLostError as exc:  # raised after its reservation: give it back
+                    await _release_daily(sql, member.config_id, member.day, member.recipients)
+                    results[id(member)] = Refusal(exc)
+        if reserved:
+            table, values = sql.values_table(
+                [(m.message_id, m.config_id, m.attempt, m.now, m.owner) for m in reserved],
+                ("uuid", "uuid", "integer", "timestamptz", "varchar"),
+            )
+            rows = await sql.fetch(
+                "UPDATE message SET in_flight_since = v.column4, in_flight_config_id = v.column2, "
+                f"attempt_count = v.column3, updated_at = v.column4 FROM {table} AS v "
+                "WHERE message.id = v.column1 AND message.lease_owner = v.column5 "
+                "AND message.status = 'SENDING' RETURNING message.id",
+                *values,
+            )
+            mine = {sql.uuid(r["id"]) for r in rows}
+            events: list[EventRow] = []
+            for member in reserved:
+                if member.message_id in mine:
+                    results[id(member)] = Reservation(True)
+                    events += member.events()
+                    continue
+                await _release_daily(sql, member.config_id, member.day, member.recipients)
+                results[id(member)] = Refusal(LeaseLostError(str(member.message_id)))
+            await insert_event_rows(sql, events)
+        return [results[id(m)] for m in members]
+
+
 async def begin_attempt(
     message: Message,
     *,
@@ -310,79 +461,23 @@ async def begin_attempt(
 
     :raises LeaseLostError: the message is no longer ours.
     """
-    n = message.recipient_count
-    day = utc_day(now)
-    minute = now.replace(second=0, microsecond=0)
-    attempt = message.attempt_count + 1
-
-    async def operation(sql: RawSql) -> Reservation:
-        if not await _reserve_daily(sql, config_id, day, n, daily_limit):
-            return Reservation(False, "daily_limit")
-        if probe:
-            claimed = await sql.execute(
-                "UPDATE provider_health SET probe_until = ? WHERE config_id = ? AND "
-                "opened_until <= ? AND (probe_until IS NULL OR probe_until < ?)",
-                now + probe_timeout,
-                config_id,
-                now,
-                now,
-            )
-            if not claimed:
-                await _release_daily(sql, config_id, day, n)
-                return Reservation(False, "circuit_open")
-        if max_per_minute is not None:
-            counted = (
-                await sql.execute(
-                    "INSERT INTO provider_health (config_id, consecutive_failures, minute_start, "
-                    "minute_count) VALUES (?, 0, ?, ?) ON CONFLICT (config_id) DO UPDATE SET "
-                    "minute_count = CASE WHEN provider_health.minute_start = excluded.minute_start "
-                    "THEN provider_health.minute_count + excluded.minute_count "
-                    "ELSE excluded.minute_count END, minute_start = excluded.minute_start "
-                    "WHERE provider_health.minute_start IS NULL "
-                    "OR provider_health.minute_start <> excluded.minute_start "
-                    "OR provider_health.minute_count + excluded.minute_count <= ?",
-                    config_id,
-                    minute,
-                    n,
-                    max_per_minute,
-                )
-                if n <= max_per_minute
-                else 0
-            )
-            if not counted:
-                await _release_daily(sql, config_id, day, n)
-                await _undo_probe(sql, config_id, probe)
-                return Reservation(False, "minute_limit")
-        mine = await sql.execute(
-            "UPDATE message SET in_flight_since = ?, in_flight_config_id = ?, "
-            "attempt_count = ?, updated_at = ? "
-            "WHERE id = ? AND lease_owner = ? AND status = 'SENDING'",
-            now,
-            config_id,
-            attempt,
-            now,
-            message.id,
-            owner,
-        )
-        if not mine:
-            raise LeaseLostError(str(message.id))
-        events = [Event("SENDING", smtp_config_id=config_id, attempt=attempt)]
-        if failover_from is not None:
-            events.insert(
-                0,
-                Event(
-                    "FAILOVER",
-                    smtp_config_id=failover_from,
-                    attempt=attempt,
-                    detail=f"failed over from {failover_from} to {config_id}",
-                ),
-            )
-        await insert_events(sql, message.account_id, message.id, events, now)
-        return Reservation(True)
-
+    operation = _Begin(
+        message_id=message.id,
+        account_id=message.account_id,
+        owner=owner,
+        config_id=config_id,
+        recipients=message.recipient_count,
+        daily_limit=daily_limit,
+        max_per_minute=max_per_minute,
+        probe=probe,
+        probe_timeout=probe_timeout,
+        failover_from=failover_from,
+        attempt=message.attempt_count + 1,
+        now=now,
+    )
     reservation = await _run(operation, batcher)
     if reservation.ok:
-        message.attempt_count = attempt
+        message.attempt_count = operation.attempt
     return reservation
 
 
@@ -426,6 +521,77 @@ async def _lock_health(sql: RawSql, config_id: uuid.UUID) -> Health:
     )
 
 
+_ATTEMPT_COLUMNS = (
+    "message_id, config_id, number, started_at, ended_at, outcome, smtp_code, enhanced_code, "
+    "reply, error_code, duration_ms"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class _FinishSent:
+    """finish_attempt for a delivered message whose provider answered (the common case).
+    Combined over a flush: one message update, one attempt insert, one breaker update,
+    one event insert."""
+
+    rank: ClassVar[int] = 1
+    group: ClassVar[str] = "sent"
+
+    message_id: uuid.UUID
+    account_id: uuid.UUID
+    owner: str
+    attempt: AttemptRecord
+    events: list[Event]
+
+    async def __call__(self, sql: RawSql) -> None:
+        (result,) = await self.run_together(sql, [self])
+        if isinstance(result, Refusal):
+            raise result.error
+
+    @classmethod
+    async def run_together(cls, sql: RawSql, members: Sequence[_FinishSent]) -> list[object]:
+        table, values = sql.values_table(
+            [(m.message_id, m.attempt.config_id, m.attempt.ended_at, m.owner) for m in members],
+            ("uuid", "uuid", "timestamptz", "varchar"),
+        )
+        rows = await sql.fetch(
+            "UPDATE message SET status = 'SENT', in_flight_since = NULL, "
+            "in_flight_config_id = NULL, lease_owner = NULL, lease_expires_at = NULL, "
+            "delivered_config_id = v.column2, sent_at = v.column3, last_error_code = NULL, "
+            f"last_error_message = NULL, updated_at = v.column3 FROM {table} AS v "
+            "WHERE message.id = v.column1 AND message.lease_owner = v.column4 "
+            "RETURNING message.id",
+            *values,
+        )
+        mine = {sql.uuid(r["id"]) for r in rows}
+        done = [m for m in members if m.message_id in mine]
+        if done:
+            attempts: list[object] = []
+            for m in done:
+                a = m.attempt
+                attempts += [m.message_id, a.config_id, a.number, a.started_at, a.ended_at]
+                attempts += [a.outcome, a.smtp_code, a.enhanced_code, a.reply, a.error_code]
+                attempts.append(a.duration_ms)
+            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(done))
+            await sql.execute(
+                f"INSERT INTO delivery_attempt ({_ATTEMPT_COLUMNS}) VALUES {marks}", *attempts
+            )
+            # The providers answered: a closed breaker (the common case) writes nothing.
+            configs = sorted({m.attempt.config_id for m in done}, key=str)
+            await sql.execute(
+                "UPDATE provider_health SET consecutive_failures = 0, opened_until = NULL, "
+                f"probe_until = NULL WHERE config_id IN ({', '.join('?' * len(configs))}) "
+                "AND (consecutive_failures <> 0 OR opened_until IS NOT NULL "
+                "OR probe_until IS NOT NULL)",
+                *configs,
+            )
+            events = [(m.account_id, m.message_id, m.events, m.attempt.ended_at) for m in done]
+            await insert_event_rows(sql, [(a, i, e, at) for a, i, es, at in events for e in es])
+        return [
+            None if m.message_id in mine else Refusal(LeaseLostError(str(m.message_id)))
+            for m in members
+        ]
+
+
 async def finish_attempt(
     message: Message,
     *,
@@ -451,6 +617,19 @@ async def finish_attempt(
     :raises LeaseLostError: the message is no longer ours.
     """
     now = attempt.ended_at
+    if (
+        status == MessageStatus.SENT
+        and delivered
+        and healthy
+        and not release_quota
+        and health is None
+        and next_attempt_at is None
+        and error is None
+    ):
+        # The common case, combined with the flush's other deliveries (see _FinishSent).
+        await _run(_FinishSent(message.id, message.account_id, owner, attempt, events), batcher)
+        message.status = status
+        return
 
     async def operation(sql: RawSql) -> None:
         keep_lease = status == MessageStatus.SENDING
