@@ -43,6 +43,11 @@ BATCH = 1000
 STALL = 20.0
 
 
+def in_flight(connections: int) -> int:
+    """Messages a sender keeps in flight: the shipped default (64), or four per connection."""
+    return max(64, 4 * connections)
+
+
 def raw_baseline(sink: Sink, connections: int, messages: int) -> dict[str, Any]:
     sink.reset()
     args = [sys.executable, "-m", "bench.raw_smtp", "--port", str(sink.port)]
@@ -65,7 +70,7 @@ def enqueue(stack: Any, messages: int) -> tuple[set[str], float]:
 def mailsage_run(
     harness: Harness, db: str, sink: Sink, connections: int, messages: int, profile: bool
 ) -> dict[str, Any]:
-    concurrency = max(16, connections)
+    concurrency = in_flight(connections)
     stack = start_stack(harness, db, worker_concurrency=concurrency)
     try:
         stack.api.create_config(port=sink.port, max_connections=connections)
@@ -192,7 +197,9 @@ def target6(options: argparse.Namespace) -> None:
                 sink.reset()
                 expected, _ = enqueue(stack, options.messages)
                 env = stack.env()
-                children = [harness.worker(env, concurrency=connections) for _ in range(workers)]
+                children = [
+                    harness.worker(env, concurrency=in_flight(connections)) for _ in range(workers)
+                ]
                 for child in children:
                     wait_worker_running(child)
                 if options.profile and workers == 1:
@@ -228,7 +235,8 @@ def target6(options: argparse.Namespace) -> None:
                 stack.api.close()
                 stack.serve.stop()
         header(
-            f"Scale-out on PostgreSQL: `mailsage worker --concurrency {connections}` processes, "
+            "Scale-out on PostgreSQL: `mailsage worker --concurrency "
+            f"{in_flight(connections)}` processes, "
             f"config maxConnections {connections}; raw loop ({connections} conns) "
             f"{raw['per_second']:.0f} msg/s"
         )

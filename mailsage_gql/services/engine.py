@@ -81,7 +81,7 @@ class Engine:
         self.owner = new_owner_id()
         self.pools = SmtpPoolRegistry(transport_options(settings))
         self.batcher = WriteBatcher(
-            parallel=4 if settings.dialect == "postgres" else 1,
+            parallel=1,
             after_commit=signal.events.published_locally,
             notify_channel=EVENTS_CHANNEL if settings.dialect == "postgres" else None,
         )
