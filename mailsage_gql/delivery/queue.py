@@ -7,6 +7,7 @@ writer (the embedded server) and the same statements run without the lock clause
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -133,25 +134,84 @@ async def insert_events(
     await insert_event_rows(sql, [(account_id, message_id, e, at) for e in events])
 
 
-async def claim(*, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Message]:
-    """Lease up to `limit` due messages to `owner` (status SENDING). Two workers never hold
-    the same message: the row lock (PostgreSQL) or the single writer (SQLite) decides."""
+@dataclass(slots=True)
+class Claimed:
+    """A leased message as the deliverer needs it (read by the claim itself, no ORM)."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    requested_config_id: uuid.UUID | None
+    from_email: str | None
+    reply_to: str | None
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    subject: str
+    text: str | None
+    html: str | None
+    headers: list[list[str]]
+    message_id_header: str
+    attempt_count: int
+    recipient_count: int
+    deferrals: int
+    created_at: datetime
+    status: MessageStatus = MessageStatus.SENDING
+
+
+_CLAIMED_COLUMNS = (
+    'id, account_id, requested_config_id, from_email, reply_to, "to", cc, bcc, subject, '
+    "text, html, headers, message_id_header, attempt_count, recipient_count, deferrals, "
+    "created_at"
+)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _claimed(sql: RawSql, row: dict[str, Any]) -> Claimed:
+    requested = row["requested_config_id"]
+    created_at = sql.datetime(row["created_at"])
+    assert created_at is not None  # NOT NULL column
+    return Claimed(
+        id=sql.uuid(row["id"]),
+        account_id=sql.uuid(row["account_id"]),
+        requested_config_id=None if requested is None else sql.uuid(requested),
+        from_email=row["from_email"],
+        reply_to=row["reply_to"],
+        to=_json(row["to"]),
+        cc=_json(row["cc"]),
+        bcc=_json(row["bcc"]),
+        subject=row["subject"],
+        text=row["text"],
+        html=row["html"],
+        headers=_json(row["headers"]),
+        message_id_header=row["message_id_header"],
+        attempt_count=row["attempt_count"],
+        recipient_count=row["recipient_count"],
+        deferrals=row["deferrals"],
+        created_at=created_at,
+    )
+
+
+async def claim(*, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
+    """Lease up to `limit` due messages to `owner` (status SENDING), earliest due first. Two
+    workers never hold the same message: the row lock (PostgreSQL) or the single writer
+    (SQLite) decides. One statement claims and reads them."""
     async with in_transaction() as conn:
         sql = RawSql(conn)
         lock = " FOR UPDATE SKIP LOCKED" if sql.postgres else ""
         rows = await sql.fetch(
             "UPDATE message SET status = 'SENDING', lease_owner = ?, lease_expires_at = ?, "
             "updated_at = ? WHERE id IN (SELECT id FROM message WHERE "
-            f"{_DUE} ORDER BY next_attempt_at LIMIT ?{lock}) RETURNING id",
+            f"{_DUE} ORDER BY next_attempt_at LIMIT ?{lock}) RETURNING {_CLAIMED_COLUMNS}",
             owner,
             now + lease,
             now,
             now,
             limit,
         )
-    if not rows:
-        return []
-    return await Message.filter(id__in=[sql.uuid(r["id"]) for r in rows])
+    return [_claimed(sql, row) for row in rows]
 
 
 async def next_due_at() -> datetime | None:
@@ -442,7 +502,7 @@ class _Begin:
 
 
 async def begin_attempt(
-    message: Message,
+    message: Claimed,
     *,
     owner: str,
     config_id: uuid.UUID,
@@ -593,7 +653,7 @@ class _FinishSent:
 
 
 async def finish_attempt(
-    message: Message,
+    message: Claimed,
     *,
     owner: str,
     attempt: AttemptRecord,
@@ -714,7 +774,7 @@ async def finish_attempt(
 
 
 async def end_without_attempt(
-    message: Message,
+    message: Claimed,
     *,
     owner: str,
     status: MessageStatus,

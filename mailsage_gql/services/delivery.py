@@ -21,7 +21,7 @@ from mailsage_gql.errors import (
     SmtpUncertainError,
     ValidationError,
 )
-from mailsage_gql.models import Message, MessageStatus, SmtpConfig, SmtpUsage
+from mailsage_gql.models import MessageStatus, SmtpConfig, SmtpUsage
 from mailsage_gql.services.smtp_configs import open_password
 from mailsage_gql.settings import Settings
 from mailsage_gql.smtp import OutgoingMessage, SendResult, SmtpEndpoint, SmtpPoolRegistry
@@ -96,7 +96,7 @@ class Deliverer:
         self.cooldown = timedelta(seconds=settings.circuit_cooldown)
         self.probe_timeout = timedelta(seconds=settings.smtp_message_timeout * 2)
 
-    async def deliver(self, message: Message) -> None:
+    async def deliver(self, message: queue.Claimed) -> None:
         """Try the message's configs in failover order until one accepts it; otherwise defer
         it, or fail it when it is older than the maximum age. Never raises for SMTP outcomes.
         """
@@ -134,7 +134,7 @@ class Deliverer:
         self._routes[account_id] = route
         return route
 
-    async def _deliver(self, message: Message) -> None:
+    async def _deliver(self, message: queue.Claimed) -> None:
         now = utc_now()
         route = await self._route(message.account_id, now)
         configs = route.configs
@@ -203,7 +203,7 @@ class Deliverer:
             semaphore = self._slots[key] = asyncio.Semaphore(4 * config.max_connections)
         return _Slot(semaphore)
 
-    async def _attempt(self, message: Message, config: SmtpConfig, slot: _Slot) -> Outcome:
+    async def _attempt(self, message: queue.Claimed, config: SmtpConfig, slot: _Slot) -> Outcome:
         """One SMTP attempt through `config`; records it. Returns the outcome, whose status
         SENDING means "try the next config"."""
         started = utc_now()
@@ -259,7 +259,7 @@ class Deliverer:
 
     async def _record_success(
         self,
-        message: Message,
+        message: queue.Claimed,
         config: SmtpConfig,
         started: datetime,
         number: int,
@@ -303,7 +303,7 @@ class Deliverer:
 
     async def _record_failure(
         self,
-        message: Message,
+        message: queue.Claimed,
         config: SmtpConfig,
         started: datetime,
         number: int,
@@ -383,7 +383,7 @@ class Deliverer:
         return Outcome(status, error)
 
     async def _put_off(
-        self, message: Message, plan: policy.Plan, last_error: tuple[str, str] | None
+        self, message: queue.Claimed, plan: policy.Plan, last_error: tuple[str, str] | None
     ) -> None:
         """No config could take the message now: DEFERRED with backoff, or FAILED when old."""
         now = utc_now()
