@@ -87,6 +87,8 @@ class Deliverer:
         #: Every queue write goes through it: group commit, events announced per commit.
         self.batcher = batcher
         self._routes: dict[uuid.UUID, _Route] = {}
+        self._loading: dict[uuid.UUID, asyncio.Future[_Route]] = {}
+        self._failures = 0  # failures seen so far: a route read before one is not kept
         #: One semaphore per config (and connection count): a message takes a place before it
         #: is marked in flight, so in-flight marks never wait for a connection.
         self._slots: dict[tuple[uuid.UUID, int], asyncio.Semaphore] = {}
@@ -115,6 +117,28 @@ class Deliverer:
         cached = self._routes.get(account_id)
         if cached is not None and cached.expires > now and cached.day == utc_day(now):
             return cached
+        # One read per account at a time: the deliveries that find the snapshot stale
+        # together wait for the same read instead of each making their own.
+        loading = self._loading.get(account_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._read_route(account_id, now, self._failures))
+            self._loading[account_id] = loading
+
+            def forget(done: asyncio.Future[_Route]) -> None:
+                if self._loading.get(account_id) is done:
+                    del self._loading[account_id]
+
+            loading.add_done_callback(forget)
+        return await asyncio.shield(loading)
+
+    def _forget_route(self, account_id: uuid.UUID) -> None:
+        """After a failure: the next delivery reads anew, and a read already under way does
+        not install what it read (it may predate the failure)."""
+        self._failures += 1
+        self._routes.pop(account_id, None)
+        self._loading.pop(account_id, None)
+
+    async def _read_route(self, account_id: uuid.UUID, now: datetime, failures: int) -> _Route:
         configs = await SmtpConfig.filter(account_id=account_id).order_by(
             "priority", "created_at", "id"
         )
@@ -129,9 +153,10 @@ class Deliverer:
             expires=now + ROUTE_TTL,
             day=utc_day(now),
         )
-        if len(self._routes) > 10_000:
-            self._routes.clear()
-        self._routes[account_id] = route
+        if failures == self._failures:
+            if len(self._routes) > 10_000:
+                self._routes.clear()
+            self._routes[account_id] = route
         return route
 
     async def _deliver(self, message: queue.Claimed) -> None:
@@ -312,7 +337,7 @@ class Deliverer:
         """`exc` is an SMTP outcome, or a ValidationError raised before anything was sent:
         the host policy refusing the config's host (field host: try the next config), or an
         address that cannot go on an SMTP command line (the message fails)."""
-        self._routes.pop(message.account_id, None)  # re-read breaker states next time
+        self._forget_route(message.account_id)  # re-read breaker states next time
         ended = utc_now()
         error = (exc.code, exc.message)
         smtp = exc if isinstance(exc, SmtpError) else None
