@@ -67,23 +67,27 @@ _EVENT_COLUMNS = (
 EventRow = tuple[uuid.UUID, uuid.UUID, Event, datetime]  # account, message, event, at
 
 
+def _event_row(
+    account_id: uuid.UUID, message_id: uuid.UUID, e: Event, at: datetime
+) -> tuple[object, ...]:
+    """An event's values in _EVENT_COLUMNS' order."""
+    return (
+        account_id,
+        message_id,
+        e.type,
+        e.smtp_config_id,
+        e.attempt,
+        e.code,
+        e.smtp_code,
+        e.enhanced_code,
+        e.detail,
+        at,
+    )
+
+
 def _event_values(rows: Sequence[EventRow]) -> tuple[str, list[object]]:
     placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-    values: list[object] = []
-    for account_id, message_id, e, at in rows:
-        values += [
-            account_id,
-            message_id,
-            e.type,
-            e.smtp_config_id,
-            e.attempt,
-            e.code,
-            e.smtp_code,
-            e.enhanced_code,
-            e.detail,
-            at,
-        ]
-    return placeholders, values
+    return placeholders, [value for row in rows for value in _event_row(*row)]
 
 
 _FAN_OUT = (
@@ -587,6 +591,55 @@ _ATTEMPT_COLUMNS = (
 )
 
 
+#: _FinishSent's VALUES: message, config, ended_at, owner, then the attempt's other columns.
+_FINISH_TYPES = [
+    "uuid",
+    "uuid",
+    "timestamptz",
+    "varchar",
+    "integer",
+    "timestamptz",
+    "varchar",
+    "integer",
+    "varchar",
+    "text",
+    "varchar",
+    "float8",
+]
+#: _EVENT_COLUMNS' types.
+_EVENT_TYPES = [
+    "uuid",
+    "uuid",
+    "varchar",
+    "uuid",
+    "integer",
+    "varchar",
+    "integer",
+    "varchar",
+    "text",
+    "timestamptz",
+]
+_FINISH_UPDATE = (
+    "UPDATE message SET status = 'SENT', in_flight_since = NULL, in_flight_config_id = NULL, "
+    "lease_owner = NULL, lease_expires_at = NULL, delivered_config_id = v.column2, "
+    "sent_at = v.column3, last_error_code = NULL, last_error_message = NULL, "
+    "updated_at = v.column3 FROM {values} WHERE message.id = v.column1 "
+    "AND message.lease_owner = v.column4 RETURNING message.id"
+)
+#: delivery_attempt's columns (_ATTEMPT_COLUMNS) from _FinishSent's VALUES.
+_FINISH_ATTEMPT = (
+    "v.column1, v.column2, v.column5, v.column6, v.column3, v.column7, v.column8, v.column9, "
+    "v.column10, v.column11, v.column12"
+)
+#: The providers answered: close their breakers (a closed one, the common case, is untouched).
+_CLOSE_BREAKERS = (
+    "UPDATE provider_health SET consecutive_failures = 0, opened_until = NULL, "
+    "probe_until = NULL WHERE config_id IN ({configs}) AND (consecutive_failures <> 0 "
+    "OR opened_until IS NOT NULL OR probe_until IS NOT NULL)"
+)
+_DONE_CONFIGS = "SELECT v.column2 FROM v JOIN u ON u.id = v.column1"
+
+
 @dataclass(frozen=True, eq=False)
 class _FinishSent:
     """finish_attempt for a delivered message whose provider answered (the common case).
@@ -602,6 +655,24 @@ class _FinishSent:
     attempt: AttemptRecord
     events: list[Event]
 
+    def row(self) -> tuple[object, ...]:
+        """This member's row of the VALUES table (types: _FINISH_TYPES)."""
+        a = self.attempt
+        return (
+            self.message_id,
+            a.config_id,
+            a.ended_at,
+            self.owner,
+            a.number,
+            a.started_at,
+            a.outcome,
+            a.smtp_code,
+            a.enhanced_code,
+            a.reply,
+            a.error_code,
+            a.duration_ms,
+        )
+
     async def __call__(self, sql: RawSql) -> None:
         (result,) = await self.run_together(sql, [self])
         if isinstance(result, Refusal):
@@ -609,43 +680,57 @@ class _FinishSent:
 
     @classmethod
     async def run_together(cls, sql: RawSql, members: Sequence[_FinishSent]) -> list[object]:
-        table, values = sql.values_table(
-            [(m.message_id, m.attempt.config_id, m.attempt.ended_at, m.owner) for m in members],
-            ("uuid", "uuid", "timestamptz", "varchar"),
-        )
-        rows = await sql.fetch(
-            "UPDATE message SET status = 'SENT', in_flight_since = NULL, "
-            "in_flight_config_id = NULL, lease_owner = NULL, lease_expires_at = NULL, "
-            "delivered_config_id = v.column2, sent_at = v.column3, last_error_code = NULL, "
-            f"last_error_message = NULL, updated_at = v.column3 FROM {table} AS v "
-            "WHERE message.id = v.column1 AND message.lease_owner = v.column4 "
-            "RETURNING message.id",
-            *values,
-        )
-        mine = {sql.uuid(r["id"]) for r in rows}
-        done = [m for m in members if m.message_id in mine]
-        if done:
-            attempts: list[object] = []
-            for m in done:
-                a = m.attempt
-                attempts += [m.message_id, a.config_id, a.number, a.started_at, a.ended_at]
-                attempts += [a.outcome, a.smtp_code, a.enhanced_code, a.reply, a.error_code]
-                attempts.append(a.duration_ms)
-            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(done))
-            await sql.execute(
-                f"INSERT INTO delivery_attempt ({_ATTEMPT_COLUMNS}) VALUES {marks}", *attempts
+        table, values = sql.values_table([m.row() for m in members], _FINISH_TYPES)
+        if sql.postgres:
+            # One round trip: the update's RETURNING feeds the other writes.
+            event_rows = [
+                _event_row(m.account_id, m.message_id, e, m.attempt.ended_at)
+                for m in members
+                for e in m.events
+            ]
+            with_events = ""
+            event_values: list[Any] = []
+            if event_rows:
+                events, event_values = sql.values_table(event_rows, _EVENT_TYPES)
+                with_events = (
+                    f"e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT ev.* FROM "
+                    f"{events} AS ev JOIN u ON u.id = ev.column2 RETURNING id, account_id, "
+                    f"type, at), fan AS ({_FAN_OUT.format(events='e')}), "
+                )
+            rows = await sql.fetch(
+                f"WITH v AS {table}, u AS ({_FINISH_UPDATE.format(values='v')}), "
+                f"a AS (INSERT INTO delivery_attempt ({_ATTEMPT_COLUMNS}) SELECT {_FINISH_ATTEMPT} "
+                "FROM v JOIN u ON u.id = v.column1), "
+                f"{with_events}h AS ({_CLOSE_BREAKERS.format(configs=_DONE_CONFIGS)}) "
+                "SELECT id FROM u",
+                *values,
+                *event_values,
             )
-            # The providers answered: a closed breaker (the common case) writes nothing.
-            configs = sorted({m.attempt.config_id for m in done}, key=str)
-            await sql.execute(
-                "UPDATE provider_health SET consecutive_failures = 0, opened_until = NULL, "
-                f"probe_until = NULL WHERE config_id IN ({', '.join('?' * len(configs))}) "
-                "AND (consecutive_failures <> 0 OR opened_until IS NOT NULL "
-                "OR probe_until IS NOT NULL)",
-                *configs,
-            )
-            events = [(m.account_id, m.message_id, m.events, m.attempt.ended_at) for m in done]
-            await insert_event_rows(sql, [(a, i, e, at) for a, i, es, at in events for e in es])
+            mine = {sql.uuid(r["id"]) for r in rows}
+        else:
+            rows = await sql.fetch(_FINISH_UPDATE.format(values=f"{table} AS v"), *values)
+            mine = {sql.uuid(r["id"]) for r in rows}
+            done = [m for m in members if m.message_id in mine]
+            if done:
+                marks = ", ".join("?" * len(done))
+                await sql.execute(
+                    f"INSERT INTO delivery_attempt ({_ATTEMPT_COLUMNS}) SELECT {_FINISH_ATTEMPT} "
+                    f"FROM {table} AS v WHERE v.column1 IN ({marks})",
+                    *values,
+                    *(m.message_id for m in done),
+                )
+                configs = sorted({m.attempt.config_id for m in done}, key=str)
+                await sql.execute(
+                    _CLOSE_BREAKERS.format(configs=", ".join("?" * len(configs))), *configs
+                )
+                await insert_event_rows(
+                    sql,
+                    [
+                        (m.account_id, m.message_id, e, m.attempt.ended_at)
+                        for m in done
+                        for e in m.events
+                    ],
+                )
         return [
             None if m.message_id in mine else Refusal(LeaseLostError(str(m.message_id)))
             for m in members
