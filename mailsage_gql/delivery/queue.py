@@ -63,6 +63,19 @@ _EVENT_COLUMNS = (
     "detail, at"
 )
 
+#: _EVENT_COLUMNS' types.
+_EVENT_TYPES = [
+    "uuid",
+    "uuid",
+    "varchar",
+    "uuid",
+    "integer",
+    "varchar",
+    "integer",
+    "varchar",
+    "text",
+    "timestamptz",
+]
 
 EventRow = tuple[uuid.UUID, uuid.UUID, Event, datetime]  # account, message, event, at
 
@@ -129,6 +142,19 @@ async def insert_event_rows(sql: RawSql, rows: Sequence[EventRow]) -> None:
         await sql.execute(
             _FAN_OUT.format(events=f"(SELECT * FROM delivery_event WHERE id IN ({marks}))"), *ids
         )
+
+
+def _event_ctes(sql: RawSql, rows: Sequence[EventRow]) -> tuple[list[str], list[object]]:
+    """PostgreSQL: CTEs that store the events of the messages a CTE `u` returned, and fan
+    them out to webhooks (as insert_event_rows does); and their parameters."""
+    if not rows:
+        return [], []
+    table, values = sql.values_table([_event_row(*row) for row in rows], _EVENT_TYPES)
+    return [
+        f"e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT ev.* FROM {table} AS ev "
+        "JOIN u ON u.id = ev.column2 RETURNING id, account_id, type, at)",
+        f"fan AS ({_FAN_OUT.format(events='e')})",
+    ], values
 
 
 async def insert_events(
@@ -485,23 +511,29 @@ class _Begin:
                 [(m.message_id, m.config_id, m.attempt, m.now, m.owner) for m in reserved],
                 ("uuid", "uuid", "integer", "timestamptz", "varchar"),
             )
-            rows = await sql.fetch(
+            update = (
                 "UPDATE message SET in_flight_since = v.column4, in_flight_config_id = v.column2, "
-                f"attempt_count = v.column3, updated_at = v.column4 FROM {table} AS v "
+                "attempt_count = v.column3, updated_at = v.column4 FROM {values} "
                 "WHERE message.id = v.column1 AND message.lease_owner = v.column5 "
-                "AND message.status = 'SENDING' RETURNING message.id",
-                *values,
+                "AND message.status = 'SENDING' RETURNING message.id"
             )
-            mine = {sql.uuid(r["id"]) for r in rows}
-            events: list[EventRow] = []
+            events = [row for m in reserved for row in m.events()]
+            if sql.postgres:  # one round trip: the update's RETURNING selects the events
+                event_ctes, event_values = _event_ctes(sql, events)
+                ctes = [f"v AS {table}", f"u AS ({update.format(values='v')})", *event_ctes]
+                query = f"WITH {', '.join(ctes)} SELECT id FROM u"
+                rows = await sql.fetch(query, *values, *event_values)
+                mine = {sql.uuid(r["id"]) for r in rows}
+            else:
+                rows = await sql.fetch(update.format(values=f"{table} AS v"), *values)
+                mine = {sql.uuid(r["id"]) for r in rows}
+                await insert_event_rows(sql, [e for e in events if e[1] in mine])
             for member in reserved:
                 if member.message_id in mine:
                     results[id(member)] = Reservation(True)
-                    events += member.events()
                     continue
                 await _release_daily(sql, member.config_id, member.day, member.recipients)
                 results[id(member)] = Refusal(LeaseLostError(str(member.message_id)))
-            await insert_event_rows(sql, events)
         return [results[id(m)] for m in members]
 
 
@@ -606,19 +638,6 @@ _FINISH_TYPES = [
     "varchar",
     "float8",
 ]
-#: _EVENT_COLUMNS' types.
-_EVENT_TYPES = [
-    "uuid",
-    "uuid",
-    "varchar",
-    "uuid",
-    "integer",
-    "varchar",
-    "integer",
-    "varchar",
-    "text",
-    "timestamptz",
-]
 _FINISH_UPDATE = (
     "UPDATE message SET status = 'SENT', in_flight_since = NULL, in_flight_config_id = NULL, "
     "lease_owner = NULL, lease_expires_at = NULL, delivered_config_id = v.column2, "
@@ -683,29 +702,24 @@ class _FinishSent:
         table, values = sql.values_table([m.row() for m in members], _FINISH_TYPES)
         if sql.postgres:
             # One round trip: the update's RETURNING feeds the other writes.
-            event_rows = [
-                _event_row(m.account_id, m.message_id, e, m.attempt.ended_at)
-                for m in members
-                for e in m.events
-            ]
-            with_events = ""
-            event_values: list[Any] = []
-            if event_rows:
-                events, event_values = sql.values_table(event_rows, _EVENT_TYPES)
-                with_events = (
-                    f"e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT ev.* FROM "
-                    f"{events} AS ev JOIN u ON u.id = ev.column2 RETURNING id, account_id, "
-                    f"type, at), fan AS ({_FAN_OUT.format(events='e')}), "
-                )
-            rows = await sql.fetch(
-                f"WITH v AS {table}, u AS ({_FINISH_UPDATE.format(values='v')}), "
-                f"a AS (INSERT INTO delivery_attempt ({_ATTEMPT_COLUMNS}) SELECT {_FINISH_ATTEMPT} "
-                "FROM v JOIN u ON u.id = v.column1), "
-                f"{with_events}h AS ({_CLOSE_BREAKERS.format(configs=_DONE_CONFIGS)}) "
-                "SELECT id FROM u",
-                *values,
-                *event_values,
+            event_ctes, event_values = _event_ctes(
+                sql,
+                [
+                    (m.account_id, m.message_id, e, m.attempt.ended_at)
+                    for m in members
+                    for e in m.events
+                ],
             )
+            ctes = [
+                f"v AS {table}",
+                f"u AS ({_FINISH_UPDATE.format(values='v')})",
+                f"a AS (INSERT INTO delivery_attempt ({_ATTEMPT_COLUMNS}) "
+                f"SELECT {_FINISH_ATTEMPT} FROM v JOIN u ON u.id = v.column1)",
+                f"h AS ({_CLOSE_BREAKERS.format(configs=_DONE_CONFIGS)})",
+                *event_ctes,
+            ]
+            query = f"WITH {', '.join(ctes)} SELECT id FROM u"
+            rows = await sql.fetch(query, *values, *event_values)
             mine = {sql.uuid(r["id"]) for r in rows}
         else:
             rows = await sql.fetch(_FINISH_UPDATE.format(values=f"{table} AS v"), *values)
