@@ -63,7 +63,16 @@ def _pg_credentials(settings: Settings) -> dict[str, Any]:
     credentials: dict[str, Any] = expand_db_url(url)["credentials"]
     credentials.setdefault("minsize", 1)
     credentials.setdefault("maxsize", 10)
+    credentials["reset"] = _keep_session
     return credentials
+
+
+async def _keep_session(connection: object) -> None:
+    """Pool release without asyncpg's default reset query (advisory unlock, CLOSE ALL,
+    UNLISTEN, RESET ALL): one round trip more for every transaction, the delivery loop's
+    included, to undo session state this application never creates on pooled connections
+    (its LISTEN runs on a connection of its own; its locks are row locks). asyncpg still
+    rolls back a transaction left open before calling this."""
 
 
 def migrations_location(settings: Settings) -> Path:
@@ -169,14 +178,19 @@ class RawSql:
     def values_table(
         self, rows: Sequence[Sequence[Any]], pg_types: Sequence[str]
     ) -> tuple[str, list[Any]]:
-        """`(VALUES (...), ...)` for `rows`, with its flat parameter list, to join a statement
-        to (`UPDATE ... FROM <table> AS v WHERE ... = v.column1`: both dialects name the
-        columns column1, column2, ...). PostgreSQL gets each parameter cast to `pg_types`:
-        its VALUES lists have no column types to infer them from."""
+        """A table of `rows`, with its parameters, to join a statement to (`UPDATE ... FROM
+        <table> AS v WHERE ... = v.column1`; the columns are column1, column2, ...).
+
+        SQLite: `(VALUES (?, ...), ...)`. PostgreSQL: one array parameter per column, of
+        `pg_types`, unnested: the statement's text is then the same for any number of rows,
+        so asyncpg prepares it once (a new text costs a second round trip to prepare)."""
         if self.postgres:
-            row = "(" + ", ".join(f"?::{t}" for t in pg_types) + ")"
-        else:
-            row = "(" + ", ".join("?" * len(pg_types)) + ")"
+            names = ", ".join(f"column{i}" for i in range(1, len(pg_types) + 1))
+            arrays = ", ".join(f"?::{t}[]" for t in pg_types)
+            columns = [[row[i] for row in rows] for i in range(len(pg_types))]
+            # Only placeholders and the caller's type names go into the text.
+            return f"(SELECT * FROM unnest({arrays}) AS t({names}))", columns  # noqa: S608
+        row = "(" + ", ".join("?" * len(pg_types)) + ")"
         values = [value for r in rows for value in r]
         return "(VALUES " + ", ".join([row] * len(rows)) + ")", values
 

@@ -109,7 +109,7 @@ _FAN_OUT = (
     "FROM {events} e JOIN webhook w ON w.account_id = e.account_id AND w.enabled "
     "AND w.events LIKE '%,' || e.type || ',%'"
 )
-_EVENTS_PER_STATEMENT = 500  # 10 parameters each: well inside both dialects' limits
+_EVENTS_PER_STATEMENT = 500  # SQLite: 10 parameters each, well inside its limit
 
 
 async def insert_many_events(
@@ -121,18 +121,21 @@ async def insert_many_events(
 
 async def insert_event_rows(sql: RawSql, rows: Sequence[EventRow]) -> None:
     """Store events in the outbox and queue them for every enabled webhook of their account
-    that subscribed to their type, in the caller's transaction: one statement per 500 events
-    on PostgreSQL, two on SQLite."""
+    that subscribed to their type, in the caller's transaction: one statement on PostgreSQL,
+    two per 500 events on SQLite."""
+    if not rows:
+        return
+    if sql.postgres:
+        table, values = sql.values_table([_event_row(*row) for row in rows], _EVENT_TYPES)
+        await sql.execute(
+            f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT * FROM {table} "
+            f"AS ev RETURNING id, account_id, type, at) {_FAN_OUT.format(events='e')}",
+            *values,
+        )
+        return
     for start in range(0, len(rows), _EVENTS_PER_STATEMENT):
         chunk = rows[start : start + _EVENTS_PER_STATEMENT]
         placeholders, values = _event_values(chunk)
-        if sql.postgres:
-            await sql.execute(
-                f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {placeholders} "
-                f"RETURNING id, account_id, type, at) {_FAN_OUT.format(events='e')}",
-                *values,
-            )
-            continue
         inserted = await sql.fetch(
             f"INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {placeholders} RETURNING id",
             *values,
