@@ -146,7 +146,16 @@ class SmtpConnection:
     unknown state (disconnect, timeout, cancellation) aborts it.
     """
 
-    __slots__ = ("_client", "_endpoint", "_in_transaction", "_options", "_stage", "last_used")
+    __slots__ = (
+        "_client",
+        "_deadline",
+        "_endpoint",
+        "_in_transaction",
+        "_message_deadline",
+        "_options",
+        "_stage",
+        "last_used",
+    )
 
     def __init__(self, client: SMTP, endpoint: SmtpEndpoint, options: TransportOptions) -> None:
         self._client = client
@@ -154,6 +163,10 @@ class SmtpConnection:
         self._options = options
         self._stage: Stage = "mail"
         self._in_transaction = False  # MAIL accepted, no final reply yet: RSET before reuse
+        #: During send(): the message's deadline, and the timeout that enforces the command
+        #: timeout within it (one timer, moved per command: see _expect_reply).
+        self._message_deadline = 0.0
+        self._deadline: asyncio.Timeout | None = None
         self.last_used = 0.0
 
     @classmethod
@@ -289,8 +302,11 @@ class SmtpConnection:
         """
         started = time.perf_counter()
         self._stage = "mail"
+        loop = asyncio.get_running_loop()
+        self._message_deadline = loop.time() + self._options.message_timeout
         try:
-            async with asyncio.timeout(self._options.message_timeout):
+            async with asyncio.timeout_at(self._message_deadline) as deadline:
+                self._deadline = deadline
                 reply, refused = await self._transaction(message)
         except SmtpError as error:
             if self._in_transaction:
@@ -306,10 +322,14 @@ class SmtpConnection:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             if isinstance(exc, TimeoutError) and not str(exc):
-                exc = TimeoutError(
-                    f"no reply within the message timeout ({self._options.message_timeout:g} s)"
-                )
+                if loop.time() >= self._message_deadline:
+                    which, seconds = "message", self._options.message_timeout
+                else:
+                    which, seconds = "command", self._options.command_timeout
+                exc = TimeoutError(f"no reply within the {which} timeout ({seconds:g} s)")
             raise translate(exc, self._stage, self._endpoint.host) from None
+        finally:
+            self._deadline = None
         return SendResult(
             smtp_code=reply.code,
             enhanced_code=enhanced_code(reply.code, reply.message),
@@ -323,7 +343,6 @@ class SmtpConnection:
     ) -> tuple[SMTPResponse, dict[str, tuple[int, str]]]:
         client = self._client
         host = self._endpoint.host
-        timeout = self._options.command_timeout
         if not message.recipients:
             raise ValidationError("a message needs at least one recipient", field="recipients")
 
@@ -351,7 +370,8 @@ class SmtpConnection:
         except ValueError as exc:
             raise ValidationError(str(exc), field="recipients") from None
 
-        reply = await client.execute_command(b"MAIL", b"FROM:" + sender, *options, timeout=timeout)
+        self._expect_reply()
+        reply = await client.execute_command(b"MAIL", b"FROM:" + sender, *options, timeout=None)
         if reply.code != 250:
             raise classify("mail", code=reply.code, text=reply.message, server=host)
         self._in_transaction = True
@@ -359,7 +379,8 @@ class SmtpConnection:
         self._stage = "rcpt"
         refused: dict[str, tuple[int, str]] = {}
         for recipient, address in zip(message.recipients, addresses, strict=True):
-            reply = await client.execute_command(b"RCPT", b"TO:" + address, timeout=timeout)
+            self._expect_reply()
+            reply = await client.execute_command(b"RCPT", b"TO:" + address, timeout=None)
             if reply.code not in _ACCEPTED_RCPT:
                 refused[recipient] = (reply.code, reply.message)
                 if reply.code == 421:  # the server is closing the session
@@ -368,7 +389,8 @@ class SmtpConnection:
             raise classify_refused(refused, server=host)
 
         self._stage = "data"
-        reply = await client.execute_command(b"DATA", timeout=timeout)
+        self._expect_reply()
+        reply = await client.execute_command(b"DATA", timeout=None)
         if reply.code != 354:
             raise classify("data", code=reply.code, text=reply.message, server=host)
         reply = await self._write_message(prepare_body(message.data))
@@ -405,7 +427,17 @@ class SmtpConnection:
         # A reply that came during the drain is kept: a reply was marked pending before the
         # write (aiosmtplib drops data that arrives when none is).
         self._stage = "after_data"
-        return await protocol.read_response(timeout=self._options.command_timeout)
+        self._expect_reply()
+        return await protocol.read_response(timeout=None)
+
+    def _expect_reply(self) -> None:
+        """Give the next reply the command timeout, within the message's deadline.
+
+        One timer for the whole transaction, moved before each command, instead of
+        aiosmtplib's wait_for per command (a timer and two extra event-loop turns each)."""
+        assert self._deadline is not None  # only inside send()
+        now = asyncio.get_running_loop().time()
+        self._deadline.reschedule(min(self._message_deadline, now + self._options.command_timeout))
 
     async def _reset(self) -> None:
         """End an open transaction so the session can carry the next message; never raises

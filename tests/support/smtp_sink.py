@@ -50,6 +50,7 @@ Fault = Literal[
     "rcpt_421",  # RCPT TO: 421 service not available, then close
     "slow_data_354",  # DATA: the 354 comes only after `slow_seconds`
     "data_451",  # final reply 451 4.3.0 temporary failure (after the whole message)
+    "slow_replies",  # MAIL, every RCPT and the final reply each only after `slow_seconds`
 ]
 FAULTS: tuple[str, ...] = get_args(Fault)
 HOST = "127.0.0.1"
@@ -125,7 +126,7 @@ class _Handler:
         sink = self.sink
         if sink._fires("mail_451_rate"):
             return RATE_REPLY
-        if sink._fires("slow_mail"):
+        if sink._fires("slow_mail") or sink.fault == "slow_replies":
             await sink._stall()
         if sink._fires("disconnect_on_mail"):
             await _hang_up(server)
@@ -147,6 +148,8 @@ class _Handler:
         rcpt_options: list[str],
     ) -> str:
         sink = self.sink
+        if sink.fault == "slow_replies":
+            await sink._stall()
         if sink._fires("rcpt_451_rate"):
             return RATE_REPLY
         if sink._fires("rcpt_421"):
@@ -173,7 +176,7 @@ class _Handler:
         sink._record(ReceivedMessage.from_envelope(envelope))
         if sink._fires("disconnect_after_dot"):
             await _hang_up(server)
-        if sink._fires("slow_data"):
+        if sink._fires("slow_data") or sink.fault == "slow_replies":
             await sink._stall()
         return "250 2.0.0 OK queued"
 

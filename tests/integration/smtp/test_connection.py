@@ -359,6 +359,7 @@ async def test_no_reply_to_the_final_dot_within_the_command_timeout_is_uncertain
         await send_test_message(endpoint(sink), options(command_timeout=0.2), message())
 
     assert caught.value.stage == "after_data"
+    assert "command timeout (0.2 s)" in str(caught.value)
 
 
 async def test_the_message_timeout_bounds_the_whole_transaction(smtp_sink: SinkFactory) -> None:
@@ -386,3 +387,23 @@ async def test_a_timeout_before_the_message_is_a_timeout_not_uncertain(
     # then it is a timeout at MAIL: nothing was sent, retrying is safe
     assert caught.value.stage == "mail"
     assert not isinstance(caught.value, SmtpUncertainError)
+    assert "command timeout (0.2 s)" in str(caught.value)
+
+
+async def test_the_command_timeout_applies_to_each_reply_not_to_their_sum(
+    smtp_sink: SinkFactory,
+) -> None:
+    # given a server whose every reply takes 0.12 s (MAIL, two RCPTs, the final reply)
+    sink = await smtp_sink(fault="slow_replies", slow_seconds=0.12)
+
+    # when sent with a command timeout of 0.2 s (the replies take 0.48 s in all)
+    result = await send_test_message(
+        endpoint(sink),
+        options(command_timeout=0.2, message_timeout=5.0),
+        message(recipients=("a@example.com", "b@example.com")),
+    )
+
+    # then no reply was late, and the message went through
+    assert result.smtp_code == 250
+    [received] = await sink.wait_for_messages(1)
+    assert received.rcpt_tos == ("a@example.com", "b@example.com")
