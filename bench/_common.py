@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -444,6 +444,55 @@ def start_stack(harness: Harness, db: str, **serve_overrides: object) -> Stack:
 
 
 # -- figures -------------------------------------------------------------------------------
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds the processes `pids` have used so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue  # gone
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes (its backends included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if stat[stat.index("(") + 1 : stat.rindex(")")] == "postgres":
+                pids.append(int(entry.name))
+    return pids
+
+
+class CpuMeter:
+    """CPU used per message by groups of processes between start() and stop(): the
+    machine has two cores, so these say how many messages a second it can carry at most.
+    PostgreSQL counts every server process (other work on the server included)."""
+
+    def __init__(self, **groups: Callable[[], Sequence[int]]) -> None:
+        self.groups = groups
+        self._start: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._start = {name: cpu_seconds(pids()) for name, pids in self.groups.items()}
+
+    def stop(self) -> None:
+        self.used = {
+            name: cpu_seconds(pids()) - self._start[name] for name, pids in self.groups.items()
+        }
+
+    def per_message_us(self, messages: int) -> dict[str, float]:
+        return {name: used * 1e6 / max(messages, 1) for name, used in self.used.items()}
 
 
 def percentile(values: Sequence[float], p: float) -> float:

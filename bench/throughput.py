@@ -16,7 +16,9 @@ after every worker was running. Duplicates and missing Message-IDs are counted a
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -24,11 +26,13 @@ from typing import Any
 
 from bench._common import (
     ROOT,
+    CpuMeter,
     Harness,
     Sink,
     duplicates_and_missing,
     header,
     message_input,
+    postgres_pids,
     split_ints,
     split_strs,
     start_profile,
@@ -48,13 +52,29 @@ def in_flight(connections: int) -> int:
     return max(64, 4 * connections)
 
 
+def cpu_columns(per_message: dict[str, float]) -> list[float]:
+    """CPU us per delivered message of the workers, PostgreSQL and the sink, and their sum."""
+    values = [per_message["workers"], per_message["postgres"], per_message["sink"]]
+    return [*values, sum(values)]
+
+
 def raw_baseline(sink: Sink, connections: int, messages: int) -> dict[str, Any]:
+    """The raw loop's figures, with the CPU per message of the loop (its whole process,
+    start-up included) and of the sink."""
     sink.reset()
     args = [sys.executable, "-m", "bench.raw_smtp", "--port", str(sink.port)]
     args += ["--connections", str(connections), "--messages", str(messages)]
+    meter = CpuMeter(sink=lambda: [sink.child.pid])
+    meter.start()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures: dict[str, Any] = json.loads(result.stdout)
     sink.wait_for(messages)
+    meter.stop()
+    client = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    figures["client_us"] = client * 1e6 / messages
+    figures["sink_us"] = meter.per_message_us(messages)["sink"]
     return figures
 
 
@@ -80,9 +100,16 @@ def mailsage_run(
             profile_path = start_profile(
                 harness, stack.serve.pid, f"{db}-{sink.kind}-{connections}", seconds=15
             )
+        meter = CpuMeter(
+            workers=functools.partial(list, [stack.serve.pid]),
+            postgres=postgres_pids if db == "postgres" else list,
+            sink=functools.partial(list, [sink.child.pid]),
+        )
+        meter.start()
         t0 = time.time()
         expected, enqueue_seconds = enqueue(stack, messages)
         complete = sink.wait_for(messages, stall_timeout=STALL)
+        meter.stop()
         records = sink.poll()
         last = max(t for t, _ in records) if records else time.time()
         seconds = last - t0
@@ -95,6 +122,7 @@ def mailsage_run(
             "missing": missing,
             "complete": complete,
             "profile": profile_path,
+            "cpu": cpu_columns(meter.per_message_us(messages)),
         }
     except Exception:
         print(stack.serve.log()[-2000:], file=sys.stderr)
@@ -133,6 +161,9 @@ def target1(options: argparse.Namespace) -> None:
                                 "-",
                                 "-",
                                 "error",
+                                *["-"] * 4,
+                                raw["client_us"],
+                                raw["client_us"] + raw["sink_us"],
                             ]
                         )
                         continue
@@ -151,6 +182,9 @@ def target1(options: argparse.Namespace) -> None:
                             ms["duplicates"],
                             ms["missing"],
                             "yes" if ms["complete"] else "NO",
+                            *ms["cpu"],
+                            raw["client_us"],
+                            raw["client_us"] + raw["sink_us"],
                         ]
                     )
                     print(
@@ -174,9 +208,21 @@ def target1(options: argparse.Namespace) -> None:
                     "dup",
                     "missing",
                     "complete",
+                    "CPU us/msg: serve",
+                    "postgres",
+                    "sink",
+                    "total",
+                    "raw: client",
+                    "raw total",
                 ],
                 rows,
             )
+        )
+        print(
+            "\nCPU per delivered message (user + system, from /proc): `mailsage serve` (the "
+            "sendBatch requests included), PostgreSQL's processes and the sink; raw: the raw "
+            "loop's whole process, and with the sink. Two cores carry at most 2e6 / total "
+            "messages a second."
         )
         for path in profiles:
             print(summarize_profile(path))
@@ -206,9 +252,16 @@ def target6(options: argparse.Namespace) -> None:
                     profiles.append(
                         start_profile(harness, children[0].pid, f"worker-{workers}", 15)
                     )
+                meter = CpuMeter(
+                    workers=functools.partial(list, [child.pid for child in children]),
+                    postgres=postgres_pids,
+                    sink=lambda: [sink.child.pid],
+                )
+                meter.start()
                 all_running = time.time()
                 before = sum(1 for t, _ in sink.poll() if t <= all_running)
                 complete = sink.wait_for(options.messages, stall_timeout=STALL)
+                meter.stop()
                 records = sink.poll()
                 last = max(t for t, _ in records)
                 rate = (len(records) - before) / max(last - all_running, 1e-9)
@@ -226,6 +279,7 @@ def target6(options: argparse.Namespace) -> None:
                         duplicates,
                         missing,
                         "yes" if complete else "NO",
+                        *cpu_columns(meter.per_message_us(len(records) - before)),
                     ]
                 )
                 print(f"  workers={workers}: {rate:.0f}/s", file=sys.stderr, flush=True)
@@ -253,9 +307,18 @@ def target6(options: argparse.Namespace) -> None:
                     "dup",
                     "missing",
                     "complete",
+                    "CPU us/msg: workers",
+                    "postgres",
+                    "sink",
+                    "total",
                 ],
                 rows,
             )
+        )
+        print(
+            f"\nRaw loop CPU per message: client {raw['client_us']:.0f} us (its whole process), "
+            f"sink {raw['sink_us']:.0f} us, total {raw['client_us'] + raw['sink_us']:.0f} us. "
+            "Two cores carry at most 2e6 / total messages a second."
         )
         for path in profiles:
             if path:
