@@ -162,6 +162,16 @@ class RawSql:
         count, _ = await self.conn.execute_query(query, params)
         return int(count)
 
+    async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
+        """Run a statement once per row in one driver call (executemany). Rows reach the
+        driver unconverted, for speed: pass datetimes, UUIDs and booleans through `param`."""
+        query, _ = self._prepare(sql, [])
+        await self.conn.execute_many(query, rows)
+
+    def param(self, value: Any) -> Any:
+        """`value` as this dialect's statements take it (see the class docstring)."""
+        return value if self.postgres else self._sqlite_value(value)
+
     async def fetch(self, sql: str, *values: Any) -> list[dict[str, Any]]:
         query, params = self._prepare(sql, list(values))
         return await self.conn.execute_query_dict(query, params)

@@ -7,6 +7,7 @@ writer (the embedded server) and the same statements run without the lock clause
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -118,6 +119,46 @@ async def insert_many_events(
         await sql.execute(
             _FAN_OUT.format(events=f"(SELECT * FROM delivery_event WHERE id IN ({marks}))"), *ids
         )
+
+
+async def insert_queued_events(
+    sql: RawSql,
+    account_id: uuid.UUID,
+    rows: list[tuple[uuid.UUID, uuid.UUID]],
+    at: datetime,
+) -> None:
+    """The QUEUED events of newly queued messages (message, config), with their webhook fan-out,
+    in the caller's transaction: what insert_many_events stores, in one statement of a fixed
+    text (one array or JSON list per column) instead of ten parameters per event."""
+    if not rows:
+        return
+    if sql.postgres:
+        await sql.execute(
+            "WITH e AS (INSERT INTO delivery_event (account_id, message_id, type, smtp_config_id, "
+            "at) SELECT ?, q.message_id, 'QUEUED', q.config_id, ? FROM unnest(?::uuid[], "
+            "?::uuid[]) WITH ORDINALITY AS q(message_id, config_id, n) ORDER BY q.n "
+            f"RETURNING id, account_id, type, at) {_FAN_OUT.format(events='e')}",
+            account_id,
+            at,
+            [m for m, _ in rows],
+            [c for _, c in rows],
+        )
+        return
+    # SQLite: the ids of one JSON list, in order (json_each keeps it).
+    inserted = await sql.fetch(
+        "INSERT INTO delivery_event (account_id, message_id, type, smtp_config_id, at) "
+        "SELECT ?, json_extract(q.value, '$[0]'), 'QUEUED', json_extract(q.value, '$[1]'), ? "
+        "FROM json_each(?) AS q ORDER BY q.key RETURNING id",
+        account_id,
+        at,
+        json.dumps([[str(m), str(c)] for m, c in rows]),
+    )
+    await sql.execute(
+        _FAN_OUT.format(
+            events="(SELECT * FROM delivery_event WHERE id IN (SELECT value FROM json_each(?)))"
+        ),
+        json.dumps([r["id"] for r in inserted]),
+    )
 
 
 async def insert_events(
