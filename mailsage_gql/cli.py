@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -38,6 +39,15 @@ def _run_with_db(settings: Settings, body: Callable[[], Awaitable[Any]]) -> Any:
     return asyncio.run(runner())
 
 
+def _freeze_startup_heap() -> None:
+    """Move what start-up built (modules, the schema, the ORM's models) out of the cyclic
+    collector's sight. A full collection otherwise walks all of it, tens of ms in the middle
+    of a request; one 1,000-message sendBatch allocates enough to set one off every other call.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -48,6 +58,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         applied = asyncio.run(database.migrate(settings))
         if applied:
             log.info("applied %d migration(s)", len(applied))
+    _freeze_startup_heap()
     log.info("serving on http://%s:%d (GraphiQL at /graphql)", args.host, args.port)
     uvicorn.run(
         app,
@@ -66,6 +77,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from mailsage_gql.services.secrets import load_keyring
 
     keyring = load_keyring(settings)
+    _freeze_startup_heap()
 
     async def run() -> None:
         stop = asyncio.Event()

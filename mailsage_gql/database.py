@@ -171,6 +171,16 @@ class RawSql:
         count, _ = await self.conn.execute_query(query, params)
         return int(count)
 
+    async def execute_many(self, sql: str, rows: list[list[Any]]) -> None:
+        """Run a statement once per row in one driver call (executemany). Rows reach the
+        driver unconverted, for speed: pass datetimes, UUIDs and booleans through `param`."""
+        query, _ = self._prepare(sql, [])
+        await self.conn.execute_many(query, rows)
+
+    def param(self, value: Any) -> Any:
+        """`value` as this dialect's statements take it (see the class docstring)."""
+        return value if self.postgres else self._sqlite_value(value)
+
     async def fetch(self, sql: str, *values: Any) -> list[dict[str, Any]]:
         query, params = self._prepare(sql, list(values))
         return await self.conn.execute_query_dict(query, params)
@@ -183,13 +193,16 @@ class RawSql:
 
         SQLite: `(VALUES (?, ...), ...)`. PostgreSQL: one array parameter per column, of
         `pg_types`, unnested: the statement's text is then the same for any number of rows,
-        so asyncpg prepares it once (a new text costs a second round trip to prepare)."""
+        so asyncpg prepares it once (a new text costs a second round trip to prepare); and
+        a last column `ordinal` (1, 2, ...) to keep the rows' order where it matters (an
+        INSERT ... SELECT with a join: `ORDER BY v.ordinal`)."""
         if self.postgres:
             names = ", ".join(f"column{i}" for i in range(1, len(pg_types) + 1))
             arrays = ", ".join(f"?::{t}[]" for t in pg_types)
             columns = [[row[i] for row in rows] for i in range(len(pg_types))]
             # Only placeholders and the caller's type names go into the text.
-            return f"(SELECT * FROM unnest({arrays}) AS t({names}))", columns  # noqa: S608
+            table = f"unnest({arrays}) WITH ORDINALITY AS t({names}, ordinal)"
+            return f"(SELECT * FROM {table})", columns  # noqa: S608
         row = "(" + ", ".join("?" * len(pg_types)) + ")"
         values = [value for r in rows for value in r]
         return "(VALUES " + ", ".join([row] * len(rows)) + ")", values

@@ -77,6 +77,9 @@ _EVENT_TYPES = [
     "timestamptz",
 ]
 
+#: _EVENT_COLUMNS from a values_table of _event_row()s aliased `ev`.
+_EVENT_VALUES = ", ".join(f"ev.column{i}" for i in range(1, len(_EVENT_TYPES) + 1))
+
 EventRow = tuple[uuid.UUID, uuid.UUID, Event, datetime]  # account, message, event, at
 
 
@@ -98,18 +101,12 @@ def _event_row(
     )
 
 
-def _event_values(rows: Sequence[EventRow]) -> tuple[str, list[object]]:
-    placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-    return placeholders, [value for row in rows for value in _event_row(*row)]
-
-
 _FAN_OUT = (
     "INSERT INTO webhook_delivery (webhook_id, event_id, status, attempt_count, "
     "next_attempt_at, created_at) SELECT w.id, e.id, 'PENDING', 0, e.at, e.at "
     "FROM {events} e JOIN webhook w ON w.account_id = e.account_id AND w.enabled "
     "AND w.events LIKE '%,' || e.type || ',%'"
 )
-_EVENTS_PER_STATEMENT = 500  # SQLite: 10 parameters each, well inside its limit
 
 
 async def insert_many_events(
@@ -120,31 +117,33 @@ async def insert_many_events(
 
 
 async def insert_event_rows(sql: RawSql, rows: Sequence[EventRow]) -> None:
-    """Store events in the outbox and queue them for every enabled webhook of their account
-    that subscribed to their type, in the caller's transaction: one statement on PostgreSQL,
-    two per 500 events on SQLite."""
+    """Store events in the outbox, in order, and queue them for every enabled webhook of
+    their account that subscribed to their type, in the caller's transaction. The statements'
+    text does not depend on the number of events (one array per column on PostgreSQL, one
+    JSON list on SQLite): one statement on PostgreSQL, two on SQLite."""
     if not rows:
         return
     if sql.postgres:
         table, values = sql.values_table([_event_row(*row) for row in rows], _EVENT_TYPES)
         await sql.execute(
-            f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT * FROM {table} "
-            f"AS ev RETURNING id, account_id, type, at) {_FAN_OUT.format(events='e')}",
+            f"WITH e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT {_EVENT_VALUES} "
+            f"FROM {table} AS ev ORDER BY ev.ordinal RETURNING id, account_id, type, at) "
+            f"{_FAN_OUT.format(events='e')}",
             *values,
         )
         return
-    for start in range(0, len(rows), _EVENTS_PER_STATEMENT):
-        chunk = rows[start : start + _EVENTS_PER_STATEMENT]
-        placeholders, values = _event_values(chunk)
-        inserted = await sql.fetch(
-            f"INSERT INTO delivery_event ({_EVENT_COLUMNS}) VALUES {placeholders} RETURNING id",
-            *values,
-        )
-        ids = [int(r["id"]) for r in inserted]
-        marks = ", ".join("?" * len(ids))
-        await sql.execute(
-            _FAN_OUT.format(events=f"(SELECT * FROM delivery_event WHERE id IN ({marks}))"), *ids
-        )
+    items = ", ".join(f"json_extract(q.value, '$[{i}]')" for i in range(len(_EVENT_TYPES)))
+    inserted = await sql.fetch(
+        f"INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT {items} FROM json_each(?) AS q "
+        "ORDER BY q.key RETURNING id",
+        json.dumps([[sql.param(value) for value in _event_row(*row)] for row in rows]),
+    )
+    await sql.execute(
+        _FAN_OUT.format(
+            events="(SELECT * FROM delivery_event WHERE id IN (SELECT value FROM json_each(?)))"
+        ),
+        json.dumps([int(r["id"]) for r in inserted]),
+    )
 
 
 def _event_ctes(sql: RawSql, rows: Sequence[EventRow]) -> tuple[list[str], list[object]]:
@@ -154,8 +153,9 @@ def _event_ctes(sql: RawSql, rows: Sequence[EventRow]) -> tuple[list[str], list[
         return [], []
     table, values = sql.values_table([_event_row(*row) for row in rows], _EVENT_TYPES)
     return [
-        f"e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT ev.* FROM {table} AS ev "
-        "JOIN u ON u.id = ev.column2 RETURNING id, account_id, type, at)",
+        f"e AS (INSERT INTO delivery_event ({_EVENT_COLUMNS}) SELECT {_EVENT_VALUES} "
+        f"FROM {table} AS ev JOIN u ON u.id = ev.column2 ORDER BY ev.ordinal "
+        "RETURNING id, account_id, type, at)",
         f"fan AS ({_FAN_OUT.format(events='e')})",
     ], values
 

@@ -312,13 +312,12 @@ class Mutation:
     @strawberry.mutation(description="Queue one message; answers once it is stored durably.")
     async def send_email(self, info: GraphQLInfo, input: SendEmailInput) -> Message:
         ctx = info.context
-        row = await sending.send_email(
+        record = await sending.send_email(
             ctx.principal.account_id,
             send_input_values(input),
             settings=ctx.resources.settings,
             notify=ctx.resources.signal.notify,
         )
-        (record,) = await sending.message_records([row])
         return Message.from_record(record)
 
     @strawberry.mutation(description="Queue up to 1,000 messages; a result per item.")
@@ -330,17 +329,16 @@ class Mutation:
             settings=ctx.resources.settings,
             notify=ctx.resources.signal.notify,
         )
-        queued = [r.message for r in results if r.message is not None]
-        records = {r.id: r for r in await sending.message_records(queued)}
         items = [
             BatchItemResult(
                 index=i,
-                message=Message.from_record(records[r.message.id]) if r.message else None,
+                message=Message.from_record(r.record) if r.record else None,
                 error=BatchItemError.from_error(r.error) if r.error else None,
             )
             for i, r in enumerate(results)
         ]
-        return BatchResult(queued=len(queued), failed=len(results) - len(queued), items=items)
+        queued = sum(1 for r in results if r.record is not None)
+        return BatchResult(queued=queued, failed=len(results) - queued, items=items)
 
 
 class MailsageSchema(strawberry.Schema):

@@ -55,13 +55,12 @@ def render_message(r: MessageRecord) -> dict[str, Any]:
 async def send_email(request: Request) -> Response:
     principal = await principal_of(request)
     resources = resources_of(request)
-    row = await sending.send_email(
+    record = await sending.send_email(
         principal.account_id,
         await json_object(request),
         settings=resources.settings,
         notify=resources.signal.notify,
     )
-    (record,) = await sending.message_records([row])
     return JSONResponse(render_message(record), status_code=202)
 
 
@@ -77,19 +76,18 @@ async def send_batch(request: Request) -> Response:
         settings=resources.settings,
         notify=resources.signal.notify,
     )
-    queued = [r.message for r in results if r.message is not None]
-    records = {r.id: r for r in await sending.message_records(queued)}
     items = [
         {
             "index": i,
-            "message": render_message(records[r.message.id]) if r.message else None,
+            "message": render_message(r.record) if r.record else None,
             "error": error_body(r.error)["error"] if r.error else None,
         }
         for i, r in enumerate(results)
     ]
+    queued = sum(1 for r in results if r.record is not None)
     # ErrorResponse: an item's error message may echo a lone surrogate of its input.
     return ErrorResponse(
-        {"queued": len(queued), "failed": len(results) - len(queued), "items": items},
+        {"queued": queued, "failed": len(results) - queued, "items": items},
         status_code=202,
     )
 

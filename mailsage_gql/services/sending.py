@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -111,7 +112,7 @@ class CleanMessage:
 class BatchItem:
     """One item of a batch: the message, or the error that refused it."""
 
-    message: Message | None = None
+    record: MessageRecord | None = None
     error: MailsageError | None = None
 
 
@@ -222,6 +223,12 @@ async def _routing(account_id: uuid.UUID, clean: CleanMessage) -> SmtpConfig:
     return config
 
 
+def _key_conflict() -> ConflictError:
+    return ConflictError(
+        "this idempotencyKey was already used with a different message", field="idempotency_key"
+    )
+
+
 async def _existing(
     account_id: uuid.UUID, clean: CleanMessage, *, window: timedelta, now: datetime
 ) -> Message | None:
@@ -241,42 +248,63 @@ async def _existing(
         await Message.filter(id=original.id).update(idempotency_key=None)
         return None
     if original.payload_hash != clean.payload_hash():
-        raise ConflictError(
-            "this idempotencyKey was already used with a different message",
-            field="idempotency_key",
-        )
+        raise _key_conflict()
     return original
 
 
-def _new_message(
-    account_id: uuid.UUID, clean: CleanMessage, config: SmtpConfig, now: datetime
-) -> Message:
+_json = functools.partial(json.dumps, separators=(",", ":"))  # as Tortoise's JSONField stores
+# Columns a new message sets; the others start NULL. Constant per batch: account, status,
+# counters and times.
+_INSERT_SQLITE = (
+    'INSERT INTO message (id, account_id, status, from_email, reply_to, "to", cc, bcc, subject, '
+    "text, html, headers, message_id_header, requested_config_id, idempotency_key, "
+    "payload_hash, attempt_count, next_attempt_at, recipient_count, deferrals, created_at, "
+    "updated_at) VALUES (?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, 0, ?, ?)"
+)
+# PostgreSQL: one statement per batch whatever its size (one array per column), so the
+# prepared statement is reused.
+_INSERT_POSTGRES = (
+    'INSERT INTO message (id, account_id, status, from_email, reply_to, "to", cc, bcc, subject, '
+    "text, html, headers, message_id_header, requested_config_id, idempotency_key, "
+    "payload_hash, attempt_count, next_attempt_at, recipient_count, deferrals, created_at, "
+    "updated_at) SELECT m.id, ?, 'QUEUED', m.from_email, m.reply_to, m.to_::jsonb, "
+    "m.cc::jsonb, m.bcc::jsonb, m.subject, m.text, m.html, m.headers::jsonb, "
+    "m.message_id_header, m.config_id, m.idempotency_key, m.payload_hash, 0, ?, "
+    "m.recipient_count, 0, ?, ? FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], "
+    "?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::uuid[], "
+    "?::text[], ?::text[], ?::int[]) AS m(id, from_email, reply_to, to_, cc, bcc, subject, "
+    "text, html, headers, message_id_header, config_id, idempotency_key, payload_hash, "
+    "recipient_count)"
+)
+
+
+def _new_record(
+    clean: CleanMessage, config: SmtpConfig, now: datetime
+) -> tuple[MessageRecord, str]:
+    """The record of a message about to be queued, and the payload hash to store with it."""
     message_id = uuid.uuid4()
     domain = (clean.from_email or config.from_email).rsplit("@", 1)[1]
-    return Message(
+    record = MessageRecord(
         id=message_id,
-        account_id=account_id,
         status=MessageStatus.QUEUED,
-        from_email=clean.from_email,
-        reply_to=clean.reply_to,
+        from_email=clean.from_email or config.from_email,
         to=clean.to,
         cc=clean.cc,
         bcc=clean.bcc,
         subject=clean.subject,
-        text=clean.text,
-        html=clean.html,
-        headers=clean.headers,
-        message_id_header=new_message_id(domain, message_id.hex),
+        rfc_message_id=new_message_id(domain, message_id.hex),
         requested_config_id=config.id,
+        delivered_config_id=None,
+        attempts=[],
+        last_error=None,
         idempotency_key=clean.idempotency_key,
-        payload_hash=clean.payload_hash(),
-        next_attempt_at=now,
-        recipient_count=len(clean.recipients),
         created_at=now,
-        updated_at=now,
-        attempt_count=0,
-        deferrals=0,
+        sent_at=None,
+        next_attempt_at=now,
     )
+    # Only a key is ever compared with its hash (sendEmail/sendBatch repeats): a message sent
+    # without one stores none, which saves hashing each body again.
+    return record, clean.payload_hash() if clean.idempotency_key is not None else ""
 
 
 async def _insert(
@@ -284,24 +312,85 @@ async def _insert(
     account_id: uuid.UUID,
     batch: list[tuple[CleanMessage, SmtpConfig]],
     now: datetime,
-) -> list[Message]:
-    """Insert messages and their QUEUED events in bulk, in the caller's transaction."""
-    messages = [_new_message(account_id, clean, config, now) for clean, config in batch]
-    await Message.bulk_create(messages, batch_size=500, using_db=connection)
+) -> list[MessageRecord]:
+    """Insert messages and their QUEUED events in bulk, in the caller's transaction.
+
+    Rows are written with hand-written SQL rather than ORM instances (building a model per
+    message cost more than the statement); the values are those the ORM would store.
+    """
+    if not batch:
+        return []
+    sql = RawSql(connection)
+    made = [_new_record(clean, config, now) for clean, config in batch]
+    cleans = [clean for clean, _ in batch]
+    if sql.postgres:
+        count = await sql.execute(
+            _INSERT_POSTGRES,
+            account_id,
+            now,
+            now,
+            now,
+            [r.id for r, _ in made],
+            [c.from_email for c in cleans],
+            [c.reply_to for c in cleans],
+            [_json(c.to) if c.to else "[]" for c in cleans],
+            [_json(c.cc) if c.cc else "[]" for c in cleans],
+            [_json(c.bcc) if c.bcc else "[]" for c in cleans],
+            [c.subject for c in cleans],
+            [c.text for c in cleans],
+            [c.html for c in cleans],
+            [_json(c.headers) if c.headers else "[]" for c in cleans],
+            [r.rfc_message_id for r, _ in made],
+            [r.requested_config_id for r, _ in made],
+            [c.idempotency_key for c in cleans],
+            [h for _, h in made],
+            [len(c.to) + len(c.cc) + len(c.bcc) for c in cleans],
+        )
+        if count != len(made):
+            raise RuntimeError(f"inserted {count} of {len(made)} messages")
+    else:
+        account, at = sql.param(account_id), sql.param(now)
+        await sql.execute_many(
+            _INSERT_SQLITE,
+            [
+                [
+                    str(r.id),
+                    account,
+                    c.from_email,
+                    c.reply_to,
+                    _json(c.to) if c.to else "[]",
+                    _json(c.cc) if c.cc else "[]",
+                    _json(c.bcc) if c.bcc else "[]",
+                    c.subject,
+                    c.text,
+                    c.html,
+                    _json(c.headers) if c.headers else "[]",
+                    r.rfc_message_id,
+                    str(r.requested_config_id),
+                    c.idempotency_key,
+                    payload_hash,
+                    at,
+                    len(c.to) + len(c.cc) + len(c.bcc),
+                    at,
+                    at,
+                ]
+                for (r, payload_hash), c in zip(made, cleans, strict=True)
+            ],
+        )
     await queue.insert_many_events(
-        RawSql(connection),
+        sql,
         [
-            (account_id, m.id, queue.Event("QUEUED", smtp_config_id=config.id))
-            for m, (_, config) in zip(messages, batch, strict=True)
+            (account_id, r.id, queue.Event("QUEUED", smtp_config_id=config.id))
+            for (r, _), (_, config) in zip(made, batch, strict=True)
         ],
         now,
     )
-    return messages
+    return [r for r, _ in made]
 
 
 async def send_email(
     account_id: uuid.UUID, data: Mapping[str, Any], *, settings: Settings, notify: Notify
-) -> Message:
+) -> MessageRecord:
     """Validate and queue one message; returns once it is committed (durable).
 
     :raises ValidationError: bad input. :raises ConflictError: idempotency key reused with
@@ -313,18 +402,38 @@ async def send_email(
     try:
         async with in_transaction() as connection:
             original = await _existing(account_id, clean, window=window, now=now)
-            if original is not None:
-                return original
-            config = await _routing(account_id, clean)
-            (message,) = await _insert(connection, account_id, [(clean, config)], now)
+            if original is None:
+                config = await _routing(account_id, clean)
+                (record,) = await _insert(connection, account_id, [(clean, config)], now)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race: answer with its result.
         original = await _existing(account_id, clean, window=window, now=now)
         if original is None:
             raise
-        return original
+    if original is not None:
+        (record,) = await message_records([original])
+        return record
     await notify()
-    return message
+    return record
+
+
+_KEYS_PER_QUERY = 500
+
+
+async def _originals(
+    account_id: uuid.UUID, keys: list[str], *, window: timedelta, now: datetime
+) -> dict[str, Message]:
+    """The messages that still hold one of `keys` within the window, by key, in one query per
+    500 keys; expired keys are freed for new messages (see _existing)."""
+    found: dict[str, Message] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        for original in await Message.filter(account_id=account_id, idempotency_key__in=chunk):
+            if now - original.created_at >= window:
+                await Message.filter(id=original.id).update(idempotency_key=None)
+            elif original.idempotency_key is not None:
+                found[original.idempotency_key] = original
+    return found
 
 
 async def send_batch(
@@ -355,7 +464,10 @@ async def send_batch(
         except MailsageError as exc:
             results.append(BatchItem(error=exc))
     configs: dict[uuid.UUID | None, SmtpConfig] = {}
+    found: list[tuple[int, Message]] = []  # (item, original of its idempotency key)
     async with in_transaction() as connection:
+        keys = list({c.idempotency_key for _, c in cleaned if c.idempotency_key is not None})
+        originals = await _originals(account_id, keys, window=window, now=now) if keys else {}
         pending: list[tuple[int, CleanMessage, SmtpConfig]] = []
         by_key: dict[str, tuple[int, CleanMessage]] = {}
         repeats: list[tuple[int, int]] = []  # (item, first item with the same key)
@@ -365,15 +477,16 @@ async def send_batch(
                 if key is not None and key in by_key:
                     first, first_clean = by_key[key]
                     if first_clean.payload_hash() != clean.payload_hash():
-                        raise ConflictError(
-                            "this idempotencyKey was already used with a different message",
-                            field="idempotency_key",
-                        )
+                        raise _key_conflict()
                     repeats.append((index, first))
                     continue
-                original = await _existing(account_id, clean, window=window, now=now)
+                original = originals.get(key) if key is not None else None
                 if original is not None:
-                    results[index] = BatchItem(message=original)
+                    if original.payload_hash != clean.payload_hash():
+                        raise _key_conflict()
+                    found.append((index, original))
+                    if key is not None:
+                        by_key[key] = (index, clean)
                     continue
                 config = configs.get(clean.smtp_config_id)
                 if config is None:
@@ -384,10 +497,14 @@ async def send_batch(
             except MailsageError as exc:
                 results[index] = BatchItem(error=exc)
         inserted = await _insert(connection, account_id, [(c, cfg) for _, c, cfg in pending], now)
-        for (index, _, _), message in zip(pending, inserted, strict=True):
-            results[index] = BatchItem(message=message)
-        for index, first in repeats:
-            results[index] = results[first]
+    for (index, _, _), record in zip(pending, inserted, strict=True):
+        results[index] = BatchItem(record=record)
+    if found:
+        records = await message_records([m for _, m in found])
+        for (index, _), record in zip(found, records, strict=True):
+            results[index] = BatchItem(record=record)
+    for index, first in repeats:
+        results[index] = results[first]
     if inserted:
         await notify()
     return results

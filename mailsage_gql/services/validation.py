@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import unicodedata
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from mailsage_gql.errors import ValidationError
 
@@ -21,6 +23,10 @@ def reject_control_characters(value: str, *, field: str) -> str:
 
     Security: CR/LF in anything that reaches an SMTP command or a header is an injection.
     """
+    if value.isprintable():
+        # Every refused category is one str.isprintable() calls unprintable ("Other" or
+        # "Separator" but the ASCII space): the common case needs no per-character lookup.
+        return value
     for ch in value:
         if unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Zl", "Zp"}:
             raise ValidationError(
@@ -104,9 +110,60 @@ def check_port(value: Any, *, field: str = "port") -> int:
     return check_int(value, field=field, minimum=1, maximum=65535)
 
 
+# The common address: a dot-atom local part and a domain of ASCII letters, digits, dots and
+# hyphens. Only such addresses take the fast path below; everything else goes to
+# email_validator as a whole.
+_PLAIN_ADDRESS = re.compile(
+    r"([\w!#$%&'*+\-/=?^`{|}~]+(?:\.[\w!#$%&'*+\-/=?^`{|}~]+)*)@([a-zA-Z0-9.-]+)", re.ASCII
+)
+# email_validator lowercases these local parts (RFC 2142): left to it.
+_CASE_INSENSITIVE_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+_EMAIL_MAX_LENGTH = 254  # RFC 3696 errata 1690, as email_validator counts it
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_domain(domain: str) -> tuple[str, str] | None:
+    """email_validator's (normalized, ASCII) form of a domain, or None when it refuses it.
+
+    A domain is judged on its own (validate_email_domain_name): a batch of mail to the same
+    few domains validates each once.
+    """
+    try:
+        checked = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain, checked.ascii_domain
+
+
+def plain_email(address: str) -> str | None:
+    """The normalized form of a plain ASCII address, exactly as email_validator gives it, or
+    None for anything this fast path does not decide (the caller then asks email_validator).
+
+    Never accepts what email_validator refuses: tests/unit/test_validation.py checks both
+    against each other on generated addresses.
+    """
+    match = _PLAIN_ADDRESS.fullmatch(address)
+    if match is None:
+        return None
+    local, domain = match.groups()
+    if local.lower() in _CASE_INSENSITIVE_MAILBOXES:
+        return None
+    forms = _plain_domain(domain)
+    if forms is None:
+        return None
+    normalized, ascii_domain = forms
+    longest = max(len(domain), len(normalized.encode()), len(ascii_domain))
+    if len(local) + 1 + longest > _EMAIL_MAX_LENGTH:
+        return None
+    return f"{local}@{normalized}"
+
+
 def check_email(value: Any, *, field: str) -> str:
     """A deliverable-looking address (RFC 5321/6531 syntax), normalised; no DNS lookup."""
     address = check_text(value, field=field, min_length=1, max_length=320)
+    plain = plain_email(address)
+    if plain is not None:
+        return plain
     try:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
