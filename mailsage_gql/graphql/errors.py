@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
-from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
 from mailsage_gql.errors import MailsageError, SmtpError
@@ -72,12 +70,8 @@ def translate_error(error: GraphQLError) -> None:
     error._mailsage_translated = True  # type: ignore[attr-defined]
 
 
-class ErrorCodes(SchemaExtension):
-    """Translates every error of a result (see `translate_error`)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
-            for error in result.errors:
-                translate_error(error)
+def translate_result_errors(result: object) -> None:
+    """Translate every error of an operation's result (see `translate_error`)."""
+    if isinstance(result, (GraphQLExecutionResult, ExecutionResult)) and result.errors:
+        for error in result.errors:
+            translate_error(error)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.crypto import Keyring
+from mailsage_gql.database import RawSql
 from mailsage_gql.delivery.clock import next_reset, utc_day, utc_now
 from mailsage_gql.errors import ConflictError, NotFoundError, ValidationError
 from mailsage_gql.models import Account, SmtpConfig, SmtpUsage
@@ -188,12 +189,75 @@ async def _record(row: SmtpConfig) -> SmtpConfigRecord:
     return SmtpConfigRecord.from_model(row, sent_today=sent, now=now)
 
 
+#: The columns of a record, and today's usage by a LEFT JOIN: one round trip per read.
+_RECORD_SELECT = (
+    "SELECT c.id AS id, c.name AS name, c.host AS host, c.port AS port, "
+    "c.username AS username, c.use_tls AS use_tls, c.from_email AS from_email, "
+    "c.is_default AS is_default, c.daily_limit AS daily_limit, "
+    "c.max_per_minute AS max_per_minute, c.password_sealed IS NOT NULL AS has_password, "
+    "c.priority AS priority, c.max_connections AS max_connections, "
+    "c.created_at AS created_at, c.updated_at AS updated_at, COALESCE(u.sent, 0) AS sent "
+    "FROM smtp_config c LEFT JOIN smtp_usage u ON u.config_id = c.id AND u.day = ? "
+    "WHERE c.account_id = ?"
+)
+
+
+def _aware(value: Any) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back text)."""
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _from_row(row: Mapping[str, Any], *, resets_at: datetime) -> SmtpConfigRecord:
+    """A record from one `_RECORD_SELECT` row. The sealed password is not even selected: only
+    whether there is one."""
+    sent = row["sent"]
+    daily_limit = row["daily_limit"]
+    config_id = row["id"]
+    return SmtpConfigRecord(
+        id=config_id if isinstance(config_id, uuid.UUID) else uuid.UUID(config_id),
+        name=row["name"],
+        host=row["host"],
+        port=row["port"],
+        username=row["username"],
+        use_tls=bool(row["use_tls"]),
+        from_email=row["from_email"],
+        is_default=bool(row["is_default"]),
+        daily_limit=daily_limit,
+        max_per_minute=row["max_per_minute"],
+        sent_today=sent,
+        remaining_today=max(daily_limit - sent, 0),
+        resets_at=resets_at,
+        has_password=bool(row["has_password"]),
+        priority=row["priority"],
+        max_connections=row["max_connections"],
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+    )
+
+
+async def _read_records(
+    account_id: uuid.UUID, config_id: uuid.UUID | None = None
+) -> list[SmtpConfigRecord]:
+    """The account's configs (or the one `config_id`) with today's usage, in one query."""
+    now = utc_now()
+    sql = RawSql(SmtpConfig._meta.db)
+    if config_id is None:
+        rows = await sql.fetch(
+            _RECORD_SELECT + " ORDER BY c.priority, c.created_at, c.id", utc_day(now), account_id
+        )
+    else:
+        rows = await sql.fetch(
+            _RECORD_SELECT + " AND c.id = ?", utc_day(now), account_id, config_id
+        )
+    resets_at = next_reset(now)
+    return [_from_row(row, resets_at=resets_at) for row in rows]
+
+
 async def list_configs(account_id: uuid.UUID) -> list[SmtpConfigRecord]:
     """The account's configs, by priority then creation."""
-    rows = await SmtpConfig.filter(account_id=account_id).order_by("priority", "created_at", "id")
-    now = utc_now()
-    sent = await _sent_today([r.id for r in rows], now)
-    return [SmtpConfigRecord.from_model(r, sent_today=sent.get(r.id, 0), now=now) for r in rows]
+    return await _read_records(account_id)
 
 
 async def _get_row(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpConfig | None:
@@ -205,8 +269,11 @@ async def _get_row(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpCon
 
 async def get_config(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpConfigRecord | None:
     """None when the id is unknown, malformed, or another account's: all look the same."""
-    row = await _get_row(account_id, config_id)
-    return None if row is None else await _record(row)
+    parsed = _parse_id(config_id)
+    if parsed is None:
+        return None
+    records = await _read_records(account_id, parsed)
+    return records[0] if records else None
 
 
 async def _require_row(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpConfig:

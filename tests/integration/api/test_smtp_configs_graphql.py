@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from mailsage_gql.models import SmtpUsage
 from tests.support.api import GraphQL, Tenant
 from tests.support.configs import (
     DELETE,
@@ -80,6 +81,25 @@ async def test_new_config_has_full_day_remaining_and_resets_at_next_utc_midnight
     }
     assert (config["sentToday"], config["remainingToday"]) == (0, 250)
     assert resets_at in expected
+
+
+async def test_list_and_get_count_todays_usage_only(gql: GraphQL, tenant: Tenant) -> None:
+    busy = await gql_create(gql, tenant, name="busy", dailyLimit=10)
+    idle = await gql_create(gql, tenant, name="idle", dailyLimit=10)
+    today = datetime.now(UTC).date()
+    await SmtpUsage.create(config_id=busy["id"], day=today, sent=4)
+    await SmtpUsage.create(config_id=busy["id"], day=today - timedelta(days=1), sent=9)
+    await SmtpUsage.create(config_id=idle["id"], day=today - timedelta(days=1), sent=7)
+
+    listed = {c["name"]: c for c in await gql_list(gql, tenant)}
+    fetched = {
+        name: (await gql(GET, {"id": listed[name]["id"]}, tenant=tenant))["data"]["smtpConfig"]
+        for name in listed
+    }
+
+    assert (listed["busy"]["sentToday"], listed["busy"]["remainingToday"]) == (4, 6)
+    assert (listed["idle"]["sentToday"], listed["idle"]["remainingToday"]) == (0, 10)
+    assert fetched == listed
 
 
 async def test_update_changes_only_the_given_fields(gql: GraphQL, tenant: Tenant) -> None:
