@@ -186,3 +186,36 @@ async def test_a_combined_finish_without_a_batcher_commits_alone(db: Settings, c
     # then every one is SENT with its attempt
     assert await Message.filter(status=MessageStatus.SENT).count() == count
     assert await DeliveryAttempt.filter(outcome="sent").count() == count
+
+
+async def test_combined_events_keep_their_order_within_a_message(db: Settings) -> None:
+    # given three claimed messages that fail over to a second config together
+    messages, config_id = await claimed(db, 3)
+    previous = uuid.uuid4()
+    batcher = WriteBatcher()
+
+    # when they begin their attempts in one flush
+    results = await asyncio.gather(
+        *(
+            queue.begin_attempt(
+                m,
+                owner=OWNER,
+                config_id=config_id,
+                daily_limit=100,
+                max_per_minute=None,
+                probe=False,
+                probe_timeout=timedelta(seconds=10),
+                failover_from=previous,
+                now=utc_now(),
+                batcher=batcher,
+            )
+            for m in messages
+        )
+    )
+
+    # then each message's FAILOVER event comes before its SENDING event (ids in order)
+    assert results == [queue.Reservation(True)] * 3
+    assert batcher.flushes == 1
+    for message in messages:
+        events = await DeliveryEvent.filter(message_id=message.id).order_by("id")
+        assert [e.type for e in events] == ["QUEUED", "FAILOVER", "SENDING"]
