@@ -410,6 +410,10 @@ class SmtpConnection:
         the "." has not left this process (stage "data", safe to retry); once the buffer is
         empty it has been handed to the network (stage "after_data", uncertain).
         """
+        # One event-loop turn first, so that what arrived with the 354 is processed: a server
+        # that hung up right after it must make this a plain (retryable) disconnect at DATA,
+        # not a message written into a closed connection and so UNCERTAIN.
+        await asyncio.sleep(0)
         protocol = self._client.protocol
         transport = self._client.transport
         # Duck-typed on purpose: uvloop's transports (what uvicorn picks) are not subclasses
