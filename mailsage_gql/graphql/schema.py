@@ -127,9 +127,13 @@ class Query:
     ) -> WebhookDeliveryConnection:
         position = None
         if after is not None:
-            if not after.isdigit():
+            # ASCII digits only (str.isdigit() also accepts "¹" or "٣", which int() refuses),
+            # and within the id column's range.
+            if not (after.isascii() and after.isdigit() and len(after) <= 19):
                 raise ValidationError("after is not a cursor from this API", field="after")
             position = int(after)
+            if position >= 2**63:
+                raise ValidationError("after is not a cursor from this API", field="after")
         records, more = await webhooks.list_deliveries(
             info.context.principal.account_id, webhook_id, first=first, after=position
         )
