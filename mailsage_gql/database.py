@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -118,6 +119,28 @@ async def database(settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         await Tortoise.close_connections()
+        _close_loop_readers()
+
+
+#: SQLite: read-only connections by database file, for fetch_small (see there).
+_loop_readers: dict[str, sqlite3.Connection] = {}
+
+
+def _loop_reader(filename: str) -> sqlite3.Connection:
+    reader = _loop_readers.get(filename)
+    if reader is None:
+        reader = sqlite3.connect(filename, isolation_level=None, check_same_thread=False)
+        reader.row_factory = sqlite3.Row
+        reader.execute("PRAGMA query_only = ON")
+        reader.execute("PRAGMA busy_timeout = 20")  # never stall the loop for long: see caller
+        _loop_readers[filename] = reader
+    return reader
+
+
+def _close_loop_readers() -> None:
+    for reader in _loop_readers.values():
+        reader.close()
+    _loop_readers.clear()
 
 
 def db_connection(settings: Settings) -> BaseDBAsyncClient:
@@ -180,6 +203,23 @@ class RawSql:
     def param(self, value: Any) -> Any:
         """`value` as this dialect's statements take it (see the class docstring)."""
         return value if self.postgres else self._sqlite_value(value)
+
+    async def fetch_small(self, sql: str, *values: Any) -> list[dict[str, Any]]:
+        """`fetch` for a small, bounded read outside any transaction (a page of configs).
+
+        SQLite: run synchronously on the event loop, on a read-only connection of its own
+        (WAL: it sees every committed write and blocks no writer), instead of a hop to
+        aiosqlite's one worker thread and back. Under concurrent requests those hops queue
+        on that thread and on the GIL, and the loop idles while they wait. A read the
+        database cannot serve at once (busy) takes the regular path."""
+        filename = getattr(self.conn, "filename", None)
+        if self.postgres or not filename or filename == ":memory:":
+            return await self.fetch(sql, *values)
+        query, params = self._prepare(sql, list(values))
+        try:
+            return [dict(row) for row in _loop_reader(filename).execute(query, params)]
+        except sqlite3.OperationalError:
+            return await self.fetch(sql, *values)
 
     async def fetch(self, sql: str, *values: Any) -> list[dict[str, Any]]:
         query, params = self._prepare(sql, list(values))

@@ -244,11 +244,11 @@ async def _read_records(
     now = utc_now()
     sql = RawSql(SmtpConfig._meta.db)
     if config_id is None:
-        rows = await sql.fetch(
+        rows = await sql.fetch_small(
             _RECORD_SELECT + " ORDER BY c.priority, c.created_at, c.id", utc_day(now), account_id
         )
     else:
-        rows = await sql.fetch(
+        rows = await sql.fetch_small(
             _RECORD_SELECT + " AND c.id = ?", utc_day(now), account_id, config_id
         )
     resets_at = next_reset(now)
