@@ -471,20 +471,8 @@ class _Begin:
                 await _release_daily(sql, config_id, day, n)
                 await _undo_probe(sql, config_id, self.probe)
                 return Reservation(False, "minute_limit")
-        mine = await sql.execute(
-            "UPDATE message SET in_flight_since = ?, in_flight_config_id = ?, "
-            "attempt_count = ?, updated_at = ? "
-            "WHERE id = ? AND lease_owner = ? AND status = 'SENDING'",
-            now,
-            config_id,
-            self.attempt,
-            now,
-            self.message_id,
-            self.owner,
-        )
-        if not mine:
+        if self.message_id not in await _mark_in_flight(sql, [self]):
             raise LeaseLostError(str(self.message_id))
-        await insert_event_rows(sql, self.events())
         return Reservation(True)
 
     @classmethod
@@ -510,27 +498,7 @@ class _Begin:
                     await _release_daily(sql, member.config_id, member.day, member.recipients)
                     results[id(member)] = Refusal(exc)
         if reserved:
-            table, values = sql.values_table(
-                [(m.message_id, m.config_id, m.attempt, m.now, m.owner) for m in reserved],
-                ("uuid", "uuid", "integer", "timestamptz", "varchar"),
-            )
-            update = (
-                "UPDATE message SET in_flight_since = v.column4, in_flight_config_id = v.column2, "
-                "attempt_count = v.column3, updated_at = v.column4 FROM {values} "
-                "WHERE message.id = v.column1 AND message.lease_owner = v.column5 "
-                "AND message.status = 'SENDING' RETURNING message.id"
-            )
-            events = [row for m in reserved for row in m.events()]
-            if sql.postgres:  # one round trip: the update's RETURNING selects the events
-                event_ctes, event_values = _event_ctes(sql, events)
-                ctes = [f"v AS {table}", f"u AS ({update.format(values='v')})", *event_ctes]
-                query = f"WITH {', '.join(ctes)} SELECT id FROM u"
-                rows = await sql.fetch(query, *values, *event_values)
-                mine = {sql.uuid(r["id"]) for r in rows}
-            else:
-                rows = await sql.fetch(update.format(values=f"{table} AS v"), *values)
-                mine = {sql.uuid(r["id"]) for r in rows}
-                await insert_event_rows(sql, [e for e in events if e[1] in mine])
+            mine = await _mark_in_flight(sql, reserved)
             for member in reserved:
                 if member.message_id in mine:
                     results[id(member)] = Reservation(True)
@@ -538,6 +506,32 @@ class _Begin:
                 await _release_daily(sql, member.config_id, member.day, member.recipients)
                 results[id(member)] = Refusal(LeaseLostError(str(member.message_id)))
         return [results[id(m)] for m in members]
+
+
+async def _mark_in_flight(sql: RawSql, members: Sequence[_Begin]) -> set[uuid.UUID]:
+    """Mark the members' messages in flight, with their SENDING (and FAILOVER) events, for
+    those still leased to their owner; returns the ids marked. One statement on PostgreSQL
+    (the update's RETURNING selects the events), two or three on SQLite."""
+    table, values = sql.values_table(
+        [(m.message_id, m.config_id, m.attempt, m.now, m.owner) for m in members],
+        ("uuid", "uuid", "integer", "timestamptz", "varchar"),
+    )
+    update = (
+        "UPDATE message SET in_flight_since = v.column4, in_flight_config_id = v.column2, "
+        "attempt_count = v.column3, updated_at = v.column4 FROM {values} "
+        "WHERE message.id = v.column1 AND message.lease_owner = v.column5 "
+        "AND message.status = 'SENDING' RETURNING message.id"
+    )
+    events = [row for m in members for row in m.events()]
+    if sql.postgres:
+        event_ctes, event_values = _event_ctes(sql, events)
+        ctes = [f"v AS {table}", f"u AS ({update.format(values='v')})", *event_ctes]
+        rows = await sql.fetch(f"WITH {', '.join(ctes)} SELECT id FROM u", *values, *event_values)
+        return {sql.uuid(r["id"]) for r in rows}
+    rows = await sql.fetch(update.format(values=f"{table} AS v"), *values)
+    mine = {sql.uuid(r["id"]) for r in rows}
+    await insert_event_rows(sql, [e for e in events if e[1] in mine])
+    return mine
 
 
 async def begin_attempt(

@@ -52,6 +52,7 @@ async def begin_all(
     config_id: uuid.UUID,
     *,
     daily_limit: int,
+    failover_from: uuid.UUID | None = None,
 ) -> list[queue.Reservation | BaseException]:
     return await asyncio.gather(
         *(
@@ -63,6 +64,7 @@ async def begin_all(
                 max_per_minute=None,
                 probe=False,
                 probe_timeout=timedelta(seconds=10),
+                failover_from=failover_from,
                 now=utc_now(),
                 batcher=batcher,
             )
@@ -195,23 +197,7 @@ async def test_combined_events_keep_their_order_within_a_message(db: Settings) -
     batcher = WriteBatcher()
 
     # when they begin their attempts in one flush
-    results = await asyncio.gather(
-        *(
-            queue.begin_attempt(
-                m,
-                owner=OWNER,
-                config_id=config_id,
-                daily_limit=100,
-                max_per_minute=None,
-                probe=False,
-                probe_timeout=timedelta(seconds=10),
-                failover_from=previous,
-                now=utc_now(),
-                batcher=batcher,
-            )
-            for m in messages
-        )
-    )
+    results = await begin_all(batcher, messages, config_id, daily_limit=100, failover_from=previous)
 
     # then each message's FAILOVER event comes before its SENDING event (ids in order)
     assert results == [queue.Reservation(True)] * 3
