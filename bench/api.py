@@ -20,6 +20,7 @@ from bench._common import (
     HOST,
     ROOT,
     Harness,
+    cpu_seconds,
     header,
     median,
     split_strs,
@@ -32,7 +33,10 @@ from bench._common import (
 QUERY = "{ smtpConfigs { " + CONFIG_FIELDS + " } }"
 
 
-def load(url: str, method: str, body: str, api_key: str, options: argparse.Namespace) -> Any:
+def load(
+    url: str, method: str, body: str, api_key: str, options: argparse.Namespace, server: int
+) -> Any:
+    """One loadgen run; adds the server process's CPU per request (user + system, µs)."""
     args = [
         sys.executable,
         "-m",
@@ -50,8 +54,12 @@ def load(url: str, method: str, body: str, api_key: str, options: argparse.Names
         "--seconds",
         str(options.seconds),
     ]
+    before = cpu_seconds([server])
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
+    figures = json.loads(result.stdout)
+    used = cpu_seconds([server]) - before
+    figures["cpu_us"] = used * 1e6 / max(figures["requests"], 1)
+    return figures
 
 
 def main() -> None:
@@ -82,7 +90,14 @@ def main() -> None:
             results: dict[str, list[Any]] = {"raw": [], "mailsage": []}
             for round_ in range(options.rounds):
                 results["raw"].append(
-                    load(f"http://{HOST}:{raw.port}/raw/smtp-configs", "GET", "", key, options)
+                    load(
+                        f"http://{HOST}:{raw.port}/raw/smtp-configs",
+                        "GET",
+                        "",
+                        key,
+                        options,
+                        raw.pid,
+                    )
                 )
                 if options.profile and round_ == 0:
                     profiles.append(
@@ -90,7 +105,12 @@ def main() -> None:
                     )
                 results["mailsage"].append(
                     load(
-                        f"http://{HOST}:{stack.serve.port}/graphql", "POST", gql_body, key, options
+                        f"http://{HOST}:{stack.serve.port}/graphql",
+                        "POST",
+                        gql_body,
+                        key,
+                        options,
+                        stack.serve.pid,
                     )
                 )
             count = "/".join(str(results[s][0]["rows_in_first_response"]) for s in results)
@@ -100,6 +120,7 @@ def main() -> None:
                     median([r["p99_ms"] for r in runs]),
                     median([r["p50_ms"] for r in runs]),
                     sum(r["errors"] for r in runs),
+                    median([r["cpu_us"] for r in runs]),
                 )
                 for side, runs in results.items()
             }
@@ -119,6 +140,9 @@ def main() -> None:
                     figures["mailsage"][1],
                     figures["mailsage"][0] / figures["raw"][0],
                     figures["raw"][3] + figures["mailsage"][3],
+                    figures["raw"][4],
+                    figures["mailsage"][4],
+                    figures["raw"][4] / figures["mailsage"][4],
                 ]
             )
             raw.stop()
@@ -141,6 +165,9 @@ def main() -> None:
                     "gql p99 ms",
                     "ratio",
                     "errors",
+                    "raw CPU µs/req",
+                    "gql CPU µs/req",
+                    "CPU ratio",
                 ],
                 rows,
             )

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aerich import Command
 from tortoise import Tortoise, connections
@@ -130,7 +130,6 @@ def _loop_reader(filename: str) -> sqlite3.Connection:
     reader = _loop_readers.get(filename)
     if reader is None:
         reader = sqlite3.connect(filename, isolation_level=None, check_same_thread=False)
-        reader.row_factory = sqlite3.Row
         reader.execute("PRAGMA query_only = ON")
         reader.execute("PRAGMA busy_timeout = 20")  # never stall the loop for long: see caller
         _loop_readers[filename] = reader
@@ -204,8 +203,10 @@ class RawSql:
         """`value` as this dialect's statements take it (see the class docstring)."""
         return value if self.postgres else self._sqlite_value(value)
 
-    async def fetch_small(self, sql: str, *values: Any) -> list[dict[str, Any]]:
-        """`fetch` for a small, bounded read outside any transaction (a page of configs).
+    async def fetch_small(self, sql: str, *values: Any) -> Sequence[Sequence[Any]]:
+        """A small, bounded read outside any transaction (a page of configs), as rows of values
+        in the statement's column order: tuples, asyncpg records or `sqlite3.Row`s (all index
+        alike), none of the per-row dicts `fetch` builds.
 
         SQLite: run synchronously on the event loop, on a read-only connection of its own
         (WAL: it sees every committed write and blocks no writer), instead of a hop to
@@ -213,13 +214,14 @@ class RawSql:
         on that thread and on the GIL, and the loop idles while they wait. A read the
         database cannot serve at once (busy) takes the regular path."""
         filename = getattr(self.conn, "filename", None)
-        if self.postgres or not filename or filename == ":memory:":
-            return await self.fetch(sql, *values)
         query, params = self._prepare(sql, list(values))
-        try:
-            return [dict(row) for row in _loop_reader(filename).execute(query, params)]
-        except sqlite3.OperationalError:
-            return await self.fetch(sql, *values)
+        if not self.postgres and filename and filename != ":memory:":
+            try:
+                return _loop_reader(filename).execute(query, params).fetchall()
+            except sqlite3.OperationalError:
+                pass
+        _, rows = await self.conn.execute_query(query, params)
+        return cast(Sequence[Sequence[Any]], rows)  # typed as dicts; records or sqlite3.Rows
 
     async def fetch(self, sql: str, *values: Any) -> list[dict[str, Any]]:
         query, params = self._prepare(sql, list(values))

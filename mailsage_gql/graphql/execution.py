@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
 from graphql import (
@@ -54,32 +55,55 @@ _PASSTHROUGH: dict[GraphQLNamedType, type] = {
 }
 
 
-#: A grouped field set that cannot take the fast path.
-_NO_PLAN: tuple[_Leaf, ...] = ()
+class _Plan(NamedTuple):
+    """A leaf-only object's fields, and how to read all their values in one call (an
+    `operator.attrgetter` of every attribute when each is read with `getattr`, as Strawberry's
+    default resolver does)."""
+
+    leaves: tuple[_Leaf, ...]
+    values: Callable[[Any], tuple[Any, ...]]
+    #: Per leaf, what the loop needs, unpacked faster than the leaf's own attributes.
+    checks: tuple[tuple[str, Callable[[Any], Any], bool, type | None], ...]
+
+    @classmethod
+    def of(cls, leaves: tuple[_Leaf, ...]) -> _Plan:
+        if len(leaves) > 1 and all(leaf.read is getattr for leaf in leaves):
+            values = cast(
+                Callable[[Any], tuple[Any, ...]],
+                attrgetter(*(leaf.attribute for leaf in leaves)),
+            )
+        else:
+
+            def values(source: Any) -> tuple[Any, ...]:
+                return tuple(leaf.read(source, leaf.attribute) for leaf in leaves)
+
+        checks = tuple((x.response_name, x.coerce, x.non_null, x.passthrough) for x in leaves)
+        return cls(leaves, values, checks)
 
 
-def _complete_plainly(plan: tuple[_Leaf, ...], source: Any) -> dict[str, Any] | None:
+def _complete_plainly(plan: _Plan, source: Any) -> dict[str, Any] | None:
     """The object's response, or None when one value needs the regular path (a null on a
     non-null field, a value the scalar refuses, an exception)."""
     results: dict[str, Any] = {}
     try:
-        for response_name, attribute, read, coerce, non_null, passthrough in plan:
-            value = read(source, attribute)
+        for (name, coerce, non_null, passthrough), value in zip(
+            plan.checks, plan.values(source), strict=True
+        ):
             if value is None:
                 if non_null:
                     return None
-                results[response_name] = None
+                results[name] = None
             elif type(value) is passthrough and (
                 passthrough is not int or GRAPHQL_MIN_INT <= cast(int, value) <= GRAPHQL_MAX_INT
             ):
-                results[response_name] = value
+                results[name] = value
             elif isinstance(value, Exception):
                 return None
             else:
                 coerced = coerce(value)
                 if coerced is None or coerced is Undefined:
                     return None
-                results[response_name] = coerced
+                results[name] = coerced
     except Exception:  # the regular path reports it, located on its field
         return None
     return results
@@ -102,7 +126,7 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
     #: same document for the same query, so its nodes recur across operations). An entry keeps
     #: its nodes alive, so their ids cannot be reused while it exists. Bounded: cleared when
     #: full. Each schema gets its own class, hence its own cache (see `executor_class`).
-    _plan_cache: dict[tuple[object, ...], tuple[tuple[object, ...], tuple[_Leaf, ...]]]
+    _plan_cache: dict[tuple[object, ...], tuple[tuple[object, ...], _Plan | None]]
     _PLAN_CACHE_SIZE = 1024
 
     def execute_fields(
@@ -182,7 +206,7 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _leaf_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> tuple[_Leaf, ...]:
+    ) -> _Plan | None:
         # graphql-core hands every item of a list the same field set: look it up once.
         memo = self.__dict__.setdefault("_leaf_plan_memo", {})
         known = memo.get(id(grouped_field_set))
@@ -194,15 +218,15 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _shared_leaf_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> tuple[_Leaf, ...]:
+    ) -> _Plan | None:
         middleware = self.middleware_manager
         if middleware is not None and middleware.middlewares:
-            return _NO_PLAN  # resolve hooks must see every field
+            return None  # resolve hooks must see every field
         nodes = []
         for details_list in grouped_field_set.values():
             for details in details_list:
                 if details.defer_usage is not None:
-                    return _NO_PLAN
+                    return None
                 nodes.append(details.node)
         key = (parent_type, *map(id, nodes))
         cached = self._plan_cache.get(key)
@@ -215,25 +239,25 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _build_leaf_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> tuple[_Leaf, ...]:
+    ) -> _Plan | None:
         plan = []
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             if node.selection_set is not None or node.arguments:
-                return _NO_PLAN
+                return None
             field_def = self.schema.get_field(parent_type, node.name.value)
             if field_def is None or field_def.args:
-                return _NO_PLAN
+                return None
             # Strawberry marks the resolver of a basic field (no resolver, no permission
             # classes, no field extensions: a plain attribute read).
             if not getattr(field_def.resolve, "_is_default", False):
-                return _NO_PLAN
+                return None
             definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
-                return _NO_PLAN
+                return None
             named = get_nullable_type(field_def.type)
             if not is_leaf_type(named) or definition.python_name is None:
-                return _NO_PLAN
+                return None
             plan.append(
                 _Leaf(
                     response_name=response_name,
@@ -244,7 +268,7 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
                     passthrough=_PASSTHROUGH.get(named),
                 )
             )
-        return tuple(plan)
+        return _Plan.of(tuple(plan)) if plan else None
 
 
 def executor_class() -> type[LeafObjectExecutor]:

@@ -33,6 +33,20 @@ class SmtpConfig:
 
     @classmethod
     def from_record(cls, record: SmtpConfigRecord) -> SmtpConfig:
+        """The object for `record`. The service hands out the same (immutable) record while
+        a row is unchanged, so a page read again reuses its objects instead of rebuilding
+        them (nothing writes to an output object once built)."""
+        known = _by_record.get(id(record))
+        if known is not None and known[0] is record:
+            return known[1]
+        made = cls._build(record)
+        if len(_by_record) >= _BY_RECORD_MAX:
+            _by_record.clear()
+        _by_record[id(record)] = (record, made)  # the entry keeps the id from reuse
+        return made
+
+    @classmethod
+    def _build(cls, record: SmtpConfigRecord) -> SmtpConfig:
         return cls(
             id=strawberry.ID(str(record.id)),
             name=record.name,
@@ -53,6 +67,10 @@ class SmtpConfig:
             created_at=record.created_at,
             updated_at=record.updated_at,
         )
+
+
+_by_record: dict[int, tuple[SmtpConfigRecord, SmtpConfig]] = {}
+_BY_RECORD_MAX = 4096
 
 
 @strawberry.input(description="A new SMTP provider configuration.")

@@ -21,14 +21,16 @@ async def test_small_reads_match_regular_reads_and_see_committed_writes(db: Sett
     # given an account, read both ways
     account, _ = await accounts.create_account("Before")
     sql = RawSql(database.db_connection(db))
-    assert await sql.fetch_small(QUERY, account.id) == await sql.fetch(QUERY, account.id)
+    small = [tuple(row) for row in await sql.fetch_small(QUERY, account.id)]
+    assert small == [tuple(row.values()) for row in await sql.fetch(QUERY, account.id)]
+    assert small[0][1] == "Before"
 
     # when it is renamed (committed through the ORM's own connection)
     await Account.filter(id=account.id).update(name="After")
 
     # then the next small read sees it at once
     [row] = await sql.fetch_small(QUERY, account.id)
-    assert row["name"] == "After"
+    assert row[1] == "After"
 
 
 async def test_a_small_read_the_database_cannot_serve_takes_the_regular_path(
@@ -43,4 +45,4 @@ async def test_a_small_read_the_database_cannot_serve_takes_the_regular_path(
     monkeypatch.setattr(database, "_loop_reader", busy)
 
     [row] = await sql.fetch_small(QUERY, account.id)
-    assert row["name"] == "Busy"
+    assert row[1] == "Busy"

@@ -102,6 +102,26 @@ async def test_list_and_get_count_todays_usage_only(gql: GraphQL, tenant: Tenant
     assert fetched == listed
 
 
+async def test_repeated_lists_see_every_change_at_once(gql: GraphQL, tenant: Tenant) -> None:
+    # given a config listed twice unchanged (the second read reuses the first one's records)
+    created = await gql_create(gql, tenant, name="steady", dailyLimit=10)
+    first = await gql_list(gql, tenant)
+    assert await gql_list(gql, tenant) == first
+
+    # when its usage grows, and then a field changes
+    await SmtpUsage.create(config_id=created["id"], day=datetime.now(UTC).date(), sent=3)
+    after_send = await gql_list(gql, tenant)
+    await gql(UPDATE, {"id": created["id"], "input": {"port": 2526}}, tenant=tenant)
+    after_update = await gql_list(gql, tenant)
+
+    # then each read shows the row as it is now
+    assert [(c["sentToday"], c["remainingToday"], c["port"]) for c in first] == [(0, 10, 587)]
+    assert [(c["sentToday"], c["remainingToday"]) for c in after_send] == [(3, 7)]
+    assert [(c["sentToday"], c["port"]) for c in after_update] == [(3, 2526)]
+    updated_at = [datetime.fromisoformat(c[0]["updatedAt"]) for c in (first, after_update)]
+    assert updated_at[1] > updated_at[0]
+
+
 async def test_update_changes_only_the_given_fields(gql: GraphQL, tenant: Tenant) -> None:
     created = await gql_create(gql, tenant, port=587, dailyLimit=500)
 
