@@ -55,6 +55,10 @@ _PASSTHROUGH: dict[GraphQLNamedType, type] = {
 }
 
 
+#: Strawberry's scalars over immutable Python values, printed by a pure function of them.
+_IMMUTABLE_SCALARS = frozenset({"DateTime", "Date", "Time"})
+
+
 class _Plan(NamedTuple):
     """A leaf-only object's fields, and how to read all their values in one call (an
     `operator.attrgetter` of every attribute when each is read with `getattr`, as Strawberry's
@@ -81,6 +85,27 @@ class _Plan(NamedTuple):
         return cls(leaves, values, checks)
 
 
+def _remembering(coerce: Callable[[Any], Any], size: int = 4096) -> Callable[[Any], Any]:
+    """`coerce` remembered per value object, for scalars whose values are immutable (a
+    datetime's `isoformat` is ~0.8 us; the objects behind an unchanged page are the same
+    objects from one request to the next). By identity: equal datetimes in other time
+    zones print differently. Bounded: cleared when full; an entry keeps its value alive, so
+    no other object can have its id meanwhile."""
+    memo: dict[int, tuple[Any, Any]] = {}
+
+    def coerce_once(value: Any) -> Any:
+        known = memo.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        coerced = coerce(value)
+        if len(memo) >= size:
+            memo.clear()
+        memo[id(value)] = (value, coerced)
+        return coerced
+
+    return coerce_once
+
+
 def _complete_plainly(plan: _Plan, source: Any) -> dict[str, Any] | None:
     """The object's response, or None when one value needs the regular path (a null on a
     non-null field, a value the scalar refuses, an exception)."""
@@ -94,7 +119,7 @@ def _complete_plainly(plan: _Plan, source: Any) -> dict[str, Any] | None:
                     return None
                 results[name] = None
             elif type(value) is passthrough and (
-                passthrough is not int or GRAPHQL_MIN_INT <= cast(int, value) <= GRAPHQL_MAX_INT
+                passthrough is not int or GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT  # type: ignore[operator]
             ):
                 results[name] = value
             elif isinstance(value, Exception):
@@ -263,7 +288,11 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
                     response_name=response_name,
                     attribute=definition.python_name,
                     read=definition.default_resolver,
-                    coerce=named.coerce_output_value,
+                    coerce=(
+                        _remembering(named.coerce_output_value)
+                        if named.name in _IMMUTABLE_SCALARS
+                        else named.coerce_output_value
+                    ),
                     non_null=is_non_null_type(field_def.type),
                     passthrough=_PASSTHROUGH.get(named),
                 )

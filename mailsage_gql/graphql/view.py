@@ -52,6 +52,13 @@ class MailsageGraphQL(GraphQL[Context, None]):
             )
         await response(scope, receive, send)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson: strict RFC 8259 JSON in UTF-8, ~5x faster than `json.loads` on a request
+        body. What it refuses beyond `json.loads` (NaN and Infinity literals, lone
+        surrogates, other encodings than UTF-8) is answered 400 `bad_request` like any other
+        malformed body: its error is a `json.JSONDecodeError`."""
+        return orjson.loads(data)
+
     def encode_json(self, data: object) -> str:
         """orjson: the same compact JSON as `json.dumps` (non-ASCII as UTF-8, not \\u escapes),
         ~10x faster on a page of configs. Text, not bytes: websocket frames and streamed
