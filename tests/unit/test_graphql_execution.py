@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -40,6 +40,9 @@ class Box:
     items: list[Item]
 
 
+AT = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC)
+
+
 def item(i: int, **overrides: Any) -> Item:
     values: dict[str, Any] = {
         "id": strawberry.ID(f"id-{i}"),
@@ -66,6 +69,14 @@ ROWS: dict[str, list[Any]] = {
     "coerced": [item(0, size=True, name=7), item(1, size=3.0), item(2, size=2**31 - 1)],
     # A missing item: allowed in a list of nullable items, an error otherwise.
     "with_none": [item(0), None, item(2)],
+    # Timestamps (printed once per value object): one object twice, the same instant in
+    # another zone and as a naive datetime, each printed as itself.
+    "zones": [
+        item(0, at=AT),
+        item(1, at=AT.astimezone(timezone(timedelta(hours=2)))),
+        item(2, at=AT),
+        item(3, at=AT.replace(tzinfo=None)),
+    ],
 }
 
 
@@ -124,6 +135,7 @@ QUERIES = [
     '{ items(case: "bad_colour") { id colour } }',
     '{ items(case: "with_none") { id } }',
     '{ items(case: "coerced") { name size } }',
+    '{ items(case: "zones") { id at } }',
     '{ optionalItems(case: "with_none") { id name } }',
     "{ tupleItems { id name } }",
     "{ emptyItems { id name } }",
@@ -155,6 +167,21 @@ async def test_plans_of_different_queries_do_not_mix() -> None:
     for query in QUERIES * 2:
         expected = outcome(await plain.execute(query, variable_values={"yes": False}))
         assert outcome(await fast.execute(query, variable_values={"yes": False})) == expected
+
+
+async def test_each_timestamp_prints_as_itself() -> None:
+    _, fast = schemas()
+
+    for _ in range(2):
+        result = await fast.execute('{ items(case: "zones") { at } }')
+
+        assert result.data is not None
+        assert [i["at"] for i in result.data["items"]] == [
+            "2026-01-02T03:04:05.000678+00:00",
+            "2026-01-02T05:04:05.000678+02:00",
+            "2026-01-02T03:04:05.000678+00:00",
+            "2026-01-02T03:04:05.000678",
+        ]
 
 
 async def test_error_cases_report_a_located_error() -> None:
