@@ -167,6 +167,52 @@ async def test_graphql_body_that_is_not_json_is_a_coded_400(client: httpx.AsyncC
     assert response.json()["errors"][0]["extensions"]["code"] == "bad_request"
 
 
+PLAIN = "application/json"
+WITH_CHARSET = "application/json; charset=utf-8"
+OTHER_JSON = "application/json;charset=UTF-8"  # not the short path: Strawberry's parser
+
+
+@pytest.mark.parametrize("content_type", [PLAIN, WITH_CHARSET, OTHER_JSON])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b'{"query": 7}', "`query` must be a string or null"),
+        (b'{"query": "{ smtpConfigs { id } }", "variables": [1]}', "`variables` must be"),
+        (b'{"query": "{ smtpConfigs { id } }", "extensions": "x"}', "`extensions` must be"),
+        (b'{"query": "{ smtpConfigs { id } }", "variables": NaN}', "Unable to parse"),
+        (b'"{ smtpConfigs { id } }"', "must be a JSON object"),
+        (b"7", "must be a JSON object"),
+        (b"null", "must be a JSON object"),
+    ],
+)
+async def test_graphql_body_of_the_wrong_shape_is_a_coded_400(
+    client: httpx.AsyncClient, tenant: Tenant, content_type: str, payload: bytes, message: str
+) -> None:
+    response = await client.post(
+        "/graphql", content=payload, headers={**tenant.headers, "Content-Type": content_type}
+    )
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "bad_request"
+    assert message in error["message"]
+
+
+@pytest.mark.parametrize("content_type", [PLAIN, WITH_CHARSET, OTHER_JSON])
+async def test_graphql_body_of_the_right_shape_is_answered_whatever_json_type(
+    client: httpx.AsyncClient, tenant: Tenant, content_type: str
+) -> None:
+    response = await client.post(
+        "/graphql",
+        content=b'{"query": "query Q($y: Boolean!) { smtpConfigs @include(if: $y) { id } }",'
+        b' "variables": {"y": true}, "operationName": "Q", "extensions": {}}',
+        headers={**tenant.headers, "Content-Type": content_type},
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"data": {"smtpConfigs": []}}
+
+
 async def test_request_body_over_the_limit_is_a_coded_413(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
