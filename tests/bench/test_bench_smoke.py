@@ -17,7 +17,8 @@ SCRIPTS = {
     "scale-out": (["bench.throughput", "--quick", "--workers", "1,2"], ["workers", "dup"]),
     "latency": (["bench.latency", "--quick"], ["p50", "p99", "raw p50"]),
     "enqueue": (["bench.enqueue", "--quick"], ["raw median ms", "mailsage median ms"]),
-    "api": (["bench.api", "--quick"], ["raw req/s", "gql req/s", "ratio"]),
+    "api": (["bench.api", "--quick"], ["raw req/s", "gql req/s", "ratio", "gql CPU µs/req"]),
+    "api-in-process": (["bench.api_inprocess", "--quick"], ["raw CPU µs/req", "gql CPU µs/req"]),
     "subscriptions": (["bench.subscriptions", "--quick"], ["p99 ms", "KiB per subscriber"]),
 }
 
