@@ -12,6 +12,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLID,
     GraphQLInt,
+    GraphQLLeafType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
@@ -153,6 +154,8 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
     #: full. Each schema gets its own class, hence its own cache (see `executor_class`).
     _plan_cache: dict[tuple[object, ...], tuple[tuple[object, ...], _Plan | None]]
     _PLAN_CACHE_SIZE = 1024
+    #: Remembering coercions by scalar name (see `_coercion`); one per schema, like the plans.
+    _coercions: dict[str, Callable[[Any], Any]]
 
     def execute_fields(
         self,
@@ -288,16 +291,24 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
                     response_name=response_name,
                     attribute=definition.python_name,
                     read=definition.default_resolver,
-                    coerce=(
-                        _remembering(named.coerce_output_value)
-                        if named.name in _IMMUTABLE_SCALARS
-                        else named.coerce_output_value
-                    ),
+                    coerce=self._coercion(named),
                     non_null=is_non_null_type(field_def.type),
                     passthrough=_PASSTHROUGH.get(named),
                 )
             )
         return _Plan.of(tuple(plan)) if plan else None
+
+    def _coercion(self, scalar: GraphQLLeafType) -> Callable[[Any], Any]:
+        """The scalar's output coercion; remembered per value for immutable values, in one
+        memo per scalar and schema, so every plan shares it and memory stays bounded however
+        many plans there are (a memo per plan would grow with the kinds of query asked)."""
+        coerce: Callable[[Any], Any] = scalar.coerce_output_value
+        if scalar.name not in _IMMUTABLE_SCALARS:
+            return coerce
+        memo = self._coercions.get(scalar.name)
+        if memo is None:
+            memo = self._coercions[scalar.name] = _remembering(coerce)
+        return memo
 
 
 def executor_class() -> type[LeafObjectExecutor]:
@@ -305,5 +316,6 @@ def executor_class() -> type[LeafObjectExecutor]:
 
     class SchemaExecutor(LeafObjectExecutor):
         _plan_cache = {}
+        _coercions = {}
 
     return SchemaExecutor
