@@ -21,7 +21,7 @@ from typing import Any
 
 import uvloop
 
-from bench._common import SRC, header, table
+from bench._common import SRC, header, secret_key, table
 from bench.api import QUERY
 
 if SRC:
@@ -71,7 +71,7 @@ async def measure(requests: int) -> list[object]:
     os.environ.update(
         {
             "MAILSAGE_DATABASE_URL": url,
-            "MAILSAGE_SECRET_KEY": "q6BoLyCb0mFSUvKaTHHt4t0FgDq9J4gDnmN3S3Ytq8Y=",
+            "MAILSAGE_SECRET_KEY": secret_key(),
             "MAILSAGE_RATE_LIMIT_PER_SECOND": "0",
             "MAILSAGE_SERVE_SENDER": "false",
             "MAILSAGE_LOG_LEVEL": "warning",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
@@ -30,6 +31,8 @@ from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from mailsage_gql.graphql.identity_memo import IdentityMemo
 
 
 class _Leaf(NamedTuple):
@@ -61,11 +64,10 @@ _IMMUTABLE_SCALARS = frozenset({"DateTime", "Date", "Time"})
 
 
 class _Plan(NamedTuple):
-    """A leaf-only object's fields, and how to read all their values in one call (an
+    """How to complete a leaf-only object: read all its field values in one call (an
     `operator.attrgetter` of every attribute when each is read with `getattr`, as Strawberry's
     default resolver does)."""
 
-    leaves: tuple[_Leaf, ...]
     values: Callable[[Any], tuple[Any, ...]]
     #: Per leaf, what the loop needs, unpacked faster than the leaf's own attributes.
     checks: tuple[tuple[str, Callable[[Any], Any], bool, type | None], ...]
@@ -83,28 +85,15 @@ class _Plan(NamedTuple):
                 return tuple(leaf.read(source, leaf.attribute) for leaf in leaves)
 
         checks = tuple((x.response_name, x.coerce, x.non_null, x.passthrough) for x in leaves)
-        return cls(leaves, values, checks)
+        return cls(values, checks)
 
 
 def _remembering(coerce: Callable[[Any], Any], size: int = 4096) -> Callable[[Any], Any]:
     """`coerce` remembered per value object, for scalars whose values are immutable (a
     datetime's `isoformat` is ~0.8 us; the objects behind an unchanged page are the same
     objects from one request to the next). By identity: equal datetimes in other time
-    zones print differently. Bounded: cleared when full; an entry keeps its value alive, so
-    no other object can have its id meanwhile."""
-    memo: dict[int, tuple[Any, Any]] = {}
-
-    def coerce_once(value: Any) -> Any:
-        known = memo.get(id(value))
-        if known is not None and known[0] is value:
-            return known[1]
-        coerced = coerce(value)
-        if len(memo) >= size:
-            memo.clear()
-        memo[id(value)] = (value, coerced)
-        return coerced
-
-    return coerce_once
+    zones print differently."""
+    return partial(IdentityMemo[Any, Any](size).get, make=coerce)
 
 
 def _complete_plainly(plan: _Plan, source: Any) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import translate_error, translate_result_errors
 from mailsage_gql.graphql.event_types import DeliveryEvent, DeliveryEventType, DeliveryStats
 from mailsage_gql.graphql.execution import executor_class
+from mailsage_gql.graphql.identity_memo import IdentityMemo
 from mailsage_gql.graphql.message_types import (
     BatchItemError,
     BatchItemResult,
@@ -394,22 +395,16 @@ def operation_policy(
     """
     extra_rules = tuple(rules)
     parse_document = lru_cache(maxsize=cache_size)(parse)
-    validated: dict[tuple[int, object, tuple[object, ...]], tuple[object, list[GraphQLError]]]
-    validated = {}
+    #: One memo per (schema, rules): the same for every operation of this schema.
+    validated: dict[tuple[object, ...], IdentityMemo[DocumentNode, list[GraphQLError]]] = {}
 
     def validate(
         schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
     ) -> list[GraphQLError]:
-        key = (id(document), schema, rules)
-        entry = validated.get(key)
-        # The entry keeps its document alive, so no other document can have its id meanwhile.
-        if entry is not None and entry[0] is document:
-            return entry[1]
-        errors = validate_document(schema, document, rules)
-        if len(validated) >= cache_size:
-            validated.clear()
-        validated[key] = (document, errors)
-        return errors
+        memo = validated.get((schema, rules))
+        if memo is None:
+            memo = validated[schema, rules] = IdentityMemo(cache_size)
+        return memo.get(document, lambda d: validate_document(schema, d, rules))
 
     class OperationPolicy(SchemaExtension):
         def on_operation(self) -> Iterator[None]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from mailsage_gql.graphql.identity_memo import IdentityMemo
 from mailsage_gql.services.smtp_configs import SmtpConfigRecord
 
 
@@ -36,14 +37,7 @@ class SmtpConfig:
         """The object for `record`. The service hands out the same (immutable) record while
         a row is unchanged, so a page read again reuses its objects instead of rebuilding
         them (nothing writes to an output object once built)."""
-        known = _by_record.get(id(record))
-        if known is not None and known[0] is record:
-            return known[1]
-        made = cls._build(record)
-        if len(_by_record) >= _BY_RECORD_MAX:
-            _by_record.clear()
-        _by_record[id(record)] = (record, made)  # the entry keeps the id from reuse
-        return made
+        return _by_record.get(record, cls._build)
 
     @classmethod
     def _build(cls, record: SmtpConfigRecord) -> SmtpConfig:
@@ -69,8 +63,7 @@ class SmtpConfig:
         )
 
 
-_by_record: dict[int, tuple[SmtpConfigRecord, SmtpConfig]] = {}
-_BY_RECORD_MAX = 4096
+_by_record: IdentityMemo[SmtpConfigRecord, SmtpConfig] = IdentityMemo(4096)
 
 
 @strawberry.input(description="A new SMTP provider configuration.")
