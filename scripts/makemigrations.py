@@ -1,6 +1,8 @@
 """Generate the next aerich migration for both dialects from the current models.
 
-Usage: python scripts/makemigrations.py NAME
+Usage: python scripts/makemigrations.py NAME [--empty]
+`--empty` writes migrations with no statements, to fill in by hand with what Tortoise's models
+cannot describe (partial indexes, say).
 Needs PostgreSQL at MAILSAGE_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres):
 it creates and drops a scratch database. Review the generated files before committing.
 """
@@ -39,7 +41,7 @@ def add_default_index(path: Path, dialect: str) -> None:
     path.write_text(text[:end] + DEFAULT_INDEX.format(condition=condition) + text[end:])
 
 
-async def generate(settings: Settings, name: str) -> None:
+async def generate(settings: Settings, name: str, empty: bool) -> None:
     models_dir = migrations_location(settings) / "models"
     if not models_dir.exists():
         async with aerich_command(settings, init=False) as command:
@@ -51,25 +53,27 @@ async def generate(settings: Settings, name: str) -> None:
     await migrate(settings)
     # A fresh Command reads the applied state: migrate() diffs against the last applied version.
     async with aerich_command(settings) as command:
-        written = await command.migrate(name, no_input=True)
+        written = await command.migrate(name, empty=empty, no_input=True)
     print(f"{settings.dialect}: {written or 'no changes'}")
 
 
-async def main(name: str) -> None:
+async def main(name: str, empty: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await generate(
-            Settings(database_url=f"sqlite://{tmp}/make.db", secret_key=SCRATCH_KEY), name
+            Settings(database_url=f"sqlite://{tmp}/make.db", secret_key=SCRATCH_KEY), name, empty
         )
     db = f"mailsage_make_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{db}"')
     try:
         base = ADMIN_URL.rsplit("/", 1)[0]
-        await generate(Settings(database_url=f"{base}/{db}", secret_key=SCRATCH_KEY), name)
+        url = f"{base}/{db}"
+        await generate(Settings(database_url=url, secret_key=SCRATCH_KEY), name, empty)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "update"))
+    words = [a for a in sys.argv[1:] if a != "--empty"]
+    asyncio.run(main(words[0] if words else "update", "--empty" in sys.argv[1:]))

@@ -21,7 +21,7 @@ from mailsage_gql.delivery import leases
 from mailsage_gql.delivery.batcher import Refusal, WriteBatcher
 from mailsage_gql.delivery.clock import utc_day
 from mailsage_gql.delivery.policy import Health
-from mailsage_gql.models import Message, MessageStatus
+from mailsage_gql.models import MessageStatus
 
 T = TypeVar("T")
 
@@ -227,17 +227,27 @@ def _claimed(sql: RawSql, row: dict[str, Any]) -> Claimed:
     )
 
 
+def claim_statement(sql: RawSql) -> str:
+    """claim's statement; its parameters: owner, lease expiry, now, now, limit. On PostgreSQL
+    the pick reads the partial index `message_due` (migration 1): in due order, and only
+    queued and deferred rows: a claim reads the rows it takes, however many wait or were sent."""
+    return leases.claim_statement(
+        sql,
+        "message",
+        assignments="status = 'SENDING', lease_owner = ?, lease_expires_at = ?, updated_at = ?",
+        due=_DUE,
+        returning=_CLAIMED_COLUMNS,
+    )
+
+
 async def claim(*, owner: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
     """Lease up to `limit` due messages to `owner` (status SENDING), earliest due first. Two
     workers never hold the same message: the row lock (PostgreSQL) or the single writer
     (SQLite) decides. One statement claims and reads them."""
     async with in_transaction() as conn:
         sql = RawSql(conn)
-        lock = " FOR UPDATE SKIP LOCKED" if sql.postgres else ""
         rows = await sql.fetch(
-            "UPDATE message SET status = 'SENDING', lease_owner = ?, lease_expires_at = ?, "
-            "updated_at = ? WHERE id IN (SELECT id FROM message WHERE "
-            f"{_DUE} ORDER BY next_attempt_at LIMIT ?{lock}) RETURNING {_CLAIMED_COLUMNS}",
+            claim_statement(sql),
             owner,
             now + lease,
             now,
@@ -249,13 +259,13 @@ async def claim(*, owner: str, limit: int, now: datetime, lease: timedelta) -> l
 
 async def next_due_at() -> datetime | None:
     """When the earliest queued or deferred message becomes due (None: nothing waits)."""
-    row = (
-        await Message.filter(status__in=[MessageStatus.QUEUED, MessageStatus.DEFERRED])
-        .order_by("next_attempt_at")
-        .first()
-        .values("next_attempt_at")
-    )
-    return None if row is None else row["next_attempt_at"]
+    async with in_transaction() as conn:
+        sql = RawSql(conn)
+        # The statuses as literals, as in _DUE: PostgreSQL then reads `message_due` alone.
+        rows = await sql.fetch(
+            "SELECT MIN(next_attempt_at) AS due FROM message WHERE status IN ('QUEUED', 'DEFERRED')"
+        )
+    return sql.datetime(rows[0]["due"])
 
 
 async def recover_expired_leases(*, now: datetime) -> tuple[int, int]:

@@ -12,18 +12,26 @@ from mailsage_gql.delivery import leases
 from mailsage_gql.models import WebhookDelivery, WebhookDeliveryStatus
 
 
+def claim_statement(sql: RawSql) -> str:
+    """claim's statement; its parameters: owner, lease expiry, now, now, limit."""
+    return leases.claim_statement(
+        sql,
+        "webhook_delivery",
+        assignments="lease_owner = ?, lease_expires_at = ?",
+        due="status = 'PENDING' AND next_attempt_at <= ? "
+        "AND (lease_expires_at IS NULL OR lease_expires_at < ?)",
+        returning="id",
+    )
+
+
 async def claim(
     *, owner: str, limit: int, now: datetime, lease: timedelta
 ) -> list[WebhookDelivery]:
     """Lease up to `limit` due deliveries to `owner`."""
     async with in_transaction() as conn:
         sql = RawSql(conn)
-        lock = " FOR UPDATE SKIP LOCKED" if sql.postgres else ""
         rows = await sql.fetch(
-            "UPDATE webhook_delivery SET lease_owner = ?, lease_expires_at = ? "
-            "WHERE id IN (SELECT id FROM webhook_delivery WHERE status = 'PENDING' "
-            "AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at < ?) "
-            f"ORDER BY next_attempt_at LIMIT ?{lock}) RETURNING id",
+            claim_statement(sql),
             owner,
             now + lease,
             now,
