@@ -48,8 +48,9 @@ STALL = 20.0
 
 
 def in_flight(connections: int) -> int:
-    """Messages a sender keeps in flight: the shipped default (64), or four per connection."""
-    return max(64, 4 * connections)
+    """Messages a sender holds (its concurrency): the shipped default (256), or sixteen per
+    connection beyond it."""
+    return max(256, 16 * connections)
 
 
 def cpu_columns(per_message: dict[str, float]) -> list[float]:

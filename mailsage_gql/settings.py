@@ -73,7 +73,7 @@ class Settings:
     #: Messages a sender works on at once (each waits for one of its config's connections
     #: before it is marked in flight): more than the connections keeps them busy while
     #: outcomes are being committed.
-    worker_concurrency: int = 64
+    worker_concurrency: int = 256
     lease_seconds: float = 300.0
     poll_interval: float = 1.0
     retry_schedule: tuple[float, ...] = (60.0, 300.0, 900.0, 1800.0, 3600.0)
