@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -51,17 +51,22 @@ def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from plan_nodes(child)
 
 
-async def table_reads(statement: str, types: str, args: str, table: str) -> dict[str, set[str]]:
-    """How each plan of `statement` (custom: for these values; generic: for any) reads
-    `table`: its nodes' types, with the index where there is one."""
-    parts = statement.split("?")
-    text = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+async def claim_reads(build: Callable[[RawSql], str], table: str) -> dict[str, set[str]]:
+    """How each plan of the claim statement `build` writes (custom: for one set of values;
+    generic: for any) reads `table`: its nodes' types, with the index where there is one.
+    Both queues' claims take the same parameters (leases.claim_statement): owner, lease
+    expiry, now, now, limit."""
     reads = {}
     async with in_transaction() as conn:
+        parts = build(RawSql(conn)).split("?")
+        text = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+        types = "varchar, timestamptz, timestamptz, timestamptz, integer"
         await conn.execute_script(f"PREPARE probe ({types}) AS {text}")
         for mode in ("force_custom_plan", "force_generic_plan"):
             await conn.execute_script(f"SET LOCAL plan_cache_mode = {mode}")
-            _, rows = await conn.execute_query(f"EXPLAIN (FORMAT JSON) EXECUTE probe ({args})")
+            _, rows = await conn.execute_query(
+                "EXPLAIN (FORMAT JSON) EXECUTE probe ('w', now(), now(), now(), 10)"
+            )
             document = json.loads(rows[0]["QUERY PLAN"])
             reads[mode] = {
                 f"{node['Node Type']} {node.get('Index Name', '')}".strip()
@@ -94,12 +99,7 @@ async def test_a_message_claim_reads_the_due_index_not_the_table(postgres: Setti
         )
         await conn.execute_script("ANALYZE message")
 
-    reads = await table_reads(
-        queue.claim_statement(RawSql(Message._meta.db)),
-        "varchar, timestamptz, timestamptz, timestamptz, integer",
-        "'w', now(), now(), now(), 10",
-        "message",
-    )
+    reads = await claim_reads(queue.claim_statement, "message")
 
     for mode, how in reads.items():
         assert "Seq Scan" not in how, mode
@@ -131,12 +131,7 @@ async def test_a_webhook_claim_reads_only_what_it_takes_from_a_backlog(postgres:
         )
         await conn.execute_script("ANALYZE webhook_delivery")
 
-    reads = await table_reads(
-        webhook_queue.claim_statement(RawSql(Message._meta.db)),
-        "varchar, timestamptz, timestamptz, timestamptz, integer",
-        "'w', now(), now(), now(), 10",
-        "webhook_delivery",
-    )
+    reads = await claim_reads(webhook_queue.claim_statement, "webhook_delivery")
 
     for mode, how in reads.items():
         assert "Seq Scan" not in how, (mode, how)
