@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -18,6 +19,39 @@ def camel_case(name: str) -> str:
     """`smtp_config_id` -> `smtpConfigId`; dotted paths (`messages.3.to`) are kept as paths."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+#: Where graphql-core's input-coercion messages start quoting the input: "…, found: {…}",
+#: "… Found: {…}", ", but encountered error '…'; found: …" (a whole input object, passwords
+#: and secrets included) and the scalars' "… cannot represent <what>: …".
+_QUOTED_INPUT = re.compile(
+    r"(?:(?P<error>,? but encountered error .*)|\s*[Ff]ound: .*"
+    r"|(?<=cannot represent )(?P<scalar>[^:]*?): .*)\Z",
+    re.S,
+)
+#: The enum's "Value '<input>' does not exist in 'E' enum."
+_QUOTED_ENUM_VALUE = re.compile(r"Value .* (does not exist in '\w+' enum)", re.S)
+#: The parser's token descriptions: 'Expected Name, found String "<input>".'
+_QUOTED_STRING_TOKEN = re.compile(r"\b(String|BlockString) \".*\"", re.S)
+
+
+def _unquoted(match: re.Match[str]) -> str:
+    if match["error"]:
+        return ", found a value it cannot represent"
+    return match["scalar"] or ""
+
+
+def without_input_values(message: str) -> str:
+    """A graphql-core syntax, validation or coercion message with every quoted input value
+    cut out.
+
+    Security: coercion messages quote the offending value whole, and a value may hold an SMTP
+    password, a webhook secret or a token. What stays names only types, fields, variables
+    and paths of the schema, which the client wrote or can read by introspection."""
+    cut = _QUOTED_ENUM_VALUE.sub(r"Value \1", message)
+    cut = _QUOTED_STRING_TOKEN.sub(r"\1", cut)
+    cut = _QUOTED_INPUT.sub(_unquoted, cut).rstrip(" .,;")
+    return cut if cut.endswith("?") else cut + "."
 
 
 def error_extensions(exc: MailsageError) -> dict[str, object]:
@@ -53,7 +87,7 @@ def translate_error(error: GraphQLError) -> None:
         # Raised by graphql-core itself: syntax, validation, variable coercion.
         syntax = "Syntax Error" in error.message
         extensions = {"code": "graphql_parse_failed" if syntax else "graphql_validation_failed"}
-        message = error.message
+        message = without_input_values(error.message)
     else:
         request_id = uuid.uuid4().hex[:12]
         log.error(
