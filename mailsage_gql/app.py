@@ -15,9 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from mailsage_gql import database
+from mailsage_gql.database.listen import PgListener, asyncpg_dsn
 from mailsage_gql.errors import MailsageError
 from mailsage_gql.events.hub import EventHub
-from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
 from mailsage_gql.events.publisher import EVENTS_CHANNEL
 from mailsage_gql.graphql.view import MailsageGraphQL
 from mailsage_gql.rest import emails as rest_emails

@@ -11,14 +11,14 @@ from tortoise import connections
 
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import connection_label
+from mailsage_gql.database.listen import PgListener, asyncpg_dsn
 from mailsage_gql.delivery import queue, webhook_queue
 from mailsage_gql.delivery.batcher import WriteBatcher
-from mailsage_gql.delivery.worker import Sender, Wakeup, new_owner_id
+from mailsage_gql.delivery.lease_loop import Sender, Wakeup, new_owner_id
+from mailsage_gql.delivery.smtp_deliverer import Deliverer
+from mailsage_gql.delivery.webhook_deliverer import WebhookDeliverer
 from mailsage_gql.events.hub import EventHub
-from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
 from mailsage_gql.events.publisher import EVENTS_CHANNEL, EventPublisher
-from mailsage_gql.services.delivery import Deliverer
-from mailsage_gql.services.webhook_sender import WebhookDeliverer
 from mailsage_gql.settings import Settings
 from mailsage_gql.smtp import SmtpPoolRegistry, TransportOptions
 

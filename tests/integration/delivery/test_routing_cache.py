@@ -11,8 +11,8 @@ import pytest
 from mailsage_gql.delivery import queue
 from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_now
+from mailsage_gql.delivery.smtp_deliverer import Deliverer
 from mailsage_gql.services import accounts, smtp_configs
-from mailsage_gql.services.delivery import Deliverer
 from mailsage_gql.services.engine import transport_options
 from mailsage_gql.services.secrets import load_keyring
 from mailsage_gql.settings import Settings

@@ -21,7 +21,7 @@ from mailsage_gql.settings import Settings
 log = logging.getLogger(__name__)
 
 MODEL_MODULES = ["mailsage_gql.models"]
-MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def connection_label(settings: Settings) -> str:
