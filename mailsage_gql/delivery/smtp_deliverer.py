@@ -71,7 +71,7 @@ class Outcome:
     error: tuple[str, str] | None
 
 
-class Deliverer:
+class SmtpDeliverer:
     """Delivers leased messages for one worker (`owner`), through pooled SMTP connections."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""The sending side of a process: SMTP pools, the sender loop and queue wake-ups."""
+"""The sending side of a process: SMTP pools, the lease loops and queue wake-ups."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from mailsage_gql.database import connection_label
 from mailsage_gql.database.listen import PgListener, asyncpg_dsn
 from mailsage_gql.delivery import queue, webhook_queue
 from mailsage_gql.delivery.batcher import WriteBatcher
-from mailsage_gql.delivery.lease_loop import Sender, Wakeup, new_owner_id
-from mailsage_gql.delivery.smtp_deliverer import Deliverer
+from mailsage_gql.delivery.lease_loop import LeaseLoop, Wakeup, new_owner_id
+from mailsage_gql.delivery.smtp_deliverer import SmtpDeliverer
 from mailsage_gql.delivery.webhook_deliverer import WebhookDeliverer
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.events.publisher import EVENTS_CHANNEL, EventPublisher
@@ -85,14 +85,14 @@ class Engine:
             after_commit=signal.events.published_locally,
             notify_channel=EVENTS_CHANNEL if settings.dialect == "postgres" else None,
         )
-        deliverer = Deliverer(
+        deliverer = SmtpDeliverer(
             settings=settings,
             keyring=keyring,
             pools=self.pools,
             owner=self.owner,
             batcher=self.batcher,
         )
-        self.sender = Sender(
+        self.message_loop = LeaseLoop(
             work=queue,
             deliver=deliverer.deliver,
             owner=self.owner,
@@ -102,10 +102,12 @@ class Engine:
             wakeup=signal.wakeup,
             announce=signal.events.published,
         )
-        self.webhooks = WebhookDeliverer(settings=settings, keyring=keyring, owner=self.owner)
-        self.webhook_sender = Sender(
+        self.webhook_deliverer = WebhookDeliverer(
+            settings=settings, keyring=keyring, owner=self.owner
+        )
+        self.webhook_loop = LeaseLoop(
             work=webhook_queue,
-            deliver=self.webhooks.deliver,
+            deliver=self.webhook_deliverer.deliver,
             owner=self.owner,
             concurrency=settings.webhook_concurrency,
             lease=timedelta(seconds=max(settings.lease_seconds, settings.webhook_timeout * 3)),
@@ -130,17 +132,17 @@ class Engine:
             )
             await self._listener.start()
         self._tasks = [
-            asyncio.create_task(self.sender.run()),
-            asyncio.create_task(self.webhook_sender.run()),
+            asyncio.create_task(self.message_loop.run()),
+            asyncio.create_task(self.webhook_loop.run()),
         ]
 
     async def stop(self) -> None:
         if self._listener is not None:
             await self._listener.stop()
         if self._tasks:
-            await asyncio.gather(self.sender.stop(), self.webhook_sender.stop())
+            await asyncio.gather(self.message_loop.stop(), self.webhook_loop.stop())
             for task in self._tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.pools.close()
-        await self.webhooks.close()
+        await self.webhook_deliverer.close()
