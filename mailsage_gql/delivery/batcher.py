@@ -29,6 +29,16 @@ class Refusal:
     error: Exception
 
 
+@dataclass(frozen=True)
+class CommitNotice:
+    """What a committed flush tells readers: `channel` is NOTIFYed inside the flush's
+    transaction (PostgreSQL delivers it to the listening processes at commit; None: no
+    NOTIFY), and `local` runs in this process once the flush committed."""
+
+    channel: str | None
+    local: Callable[[], None]
+
+
 class Combinable(Protocol):
     """An operation that can also run together with the others of its `group` in one flush,
     as a few set-based statements instead of several statements each (`run_together`).
@@ -65,7 +75,7 @@ class WriteBatcher:
     so callers act on durable state only. When an operation raises, its whole flush is
     rolled back and every operation of it runs again in a transaction of its own, so one
     failure never takes the others down and each caller gets its own outcome.
-    `after_commit` runs once per committed flush (the event publisher).
+    `notice` is given once per committed flush (delivery events were stored).
 
     A flush that fails because the database connection was lost runs again, for as long as
     the database does not answer and up to `reconnect_tries` times when it does: a restart of
@@ -80,15 +90,12 @@ class WriteBatcher:
         *,
         parallel: int = 1,
         max_batch: int = 64,
-        after_commit: Callable[[], Awaitable[None]] | None = None,
-        notify_channel: str | None = None,
+        notice: CommitNotice | None = None,
         reconnect_tries: int = 3,
     ) -> None:
         self.parallel = parallel
         self.max_batch = max_batch
-        self.after_commit = after_commit
-        #: PostgreSQL: a NOTIFY inside the transaction, delivered at commit, once per flush.
-        self.notify_channel = notify_channel
+        self.notice = notice
         self.reconnect_tries = reconnect_tries
         #: Every transaction runs in a copy of this context (no transaction open in it): when
         #: BEGIN fails on a dead connection, Tortoise leaves its "current transaction" context
@@ -144,11 +151,11 @@ class WriteBatcher:
             results = [value]
         self.flushes += 1
         self.operations += len(batch)
-        if self.after_commit is not None:
+        if self.notice is not None:
             try:
-                await self.after_commit()
+                self.notice.local()
             except Exception:  # a lost wake-up hint only delays readers until they poll
-                log.exception("after-commit hook failed")
+                log.exception("after-commit notice failed")
         for (_, future), value in zip(batch, results, strict=True):
             if future.done():
                 continue
@@ -205,8 +212,8 @@ class WriteBatcher:
         async with in_transaction() as conn:
             sql = RawSql(conn)
             results = await _run_batch(sql, [operation for operation, _ in batch])
-            if self.notify_channel is not None:
-                await conn.execute_query(f"NOTIFY {self.notify_channel}")
+            if self.notice is not None and self.notice.channel is not None:
+                await conn.execute_query(f"NOTIFY {self.notice.channel}")
         return results
 
 
