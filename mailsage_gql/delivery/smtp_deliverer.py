@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from cachetools import LRUCache
+
 from mailsage_gql.crypto import Keyring, UnsealError
 from mailsage_gql.delivery import policy, queue
 from mailsage_gql.delivery.batcher import WriteBatcher
@@ -33,6 +35,8 @@ _NOT_REACHED = frozenset({"connect", "tls", "auth", "mail", "rcpt"})
 
 
 ROUTE_TTL = timedelta(seconds=1)
+#: Accounts whose route is kept; the least recently used goes first.
+ROUTE_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class SmtpDeliverer:
         self.settings = settings
         #: Every queue write goes through it: group commit, events announced per commit.
         self.batcher = batcher
-        self._routes: dict[uuid.UUID, _Route] = {}
+        self._routes: LRUCache[uuid.UUID, _Route] = LRUCache(maxsize=ROUTE_CACHE_SIZE)
         self._loading: dict[uuid.UUID, asyncio.Future[_Route]] = {}
         self._failures = 0  # failures seen so far: a route read before one is not kept
         #: One semaphore per config (and connection count): a message takes a place before it
@@ -154,8 +158,6 @@ class SmtpDeliverer:
             day=utc_day(now),
         )
         if failures == self._failures:
-            if len(self._routes) > 10_000:
-                self._routes.clear()
             self._routes[account_id] = route
         return route
 
