@@ -41,8 +41,8 @@ def _run_with_db(settings: Settings, body: Callable[[], Awaitable[Any]]) -> Any:
 
 def _freeze_startup_heap() -> None:
     """Move what start-up built (modules, the schema, the ORM's models) out of the cyclic
-    collector's sight. A full collection otherwise walks all of it, tens of ms in the middle
-    of a request; one 1,000-message sendBatch allocates enough to set one off every other call.
+    collector's sight: a full collection, which a large request's allocations can set off,
+    then walks only what was allocated since, not all of it in the middle of a request.
     """
     gc.collect()
     gc.freeze()
