@@ -50,7 +50,7 @@ def new_owner_id() -> str:
 
 
 class Wakeup:
-    """A hint that work may be due: set by a local enqueue or a PostgreSQL NOTIFY.
+    """A hint that work may be due (who sets which: `services.engine.Wakeups`).
     Polling stays the truth; a lost hint only delays work by one poll interval."""
 
     def __init__(self) -> None:

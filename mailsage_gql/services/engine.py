@@ -40,24 +40,21 @@ def transport_options(settings: Settings) -> TransportOptions:
 
 
 class Wakeups:
-    """What wakes what: readers in this process at once, in the others through NOTIFY.
+    """What wakes what: readers in this process at once, those of others through NOTIFY.
 
-    =================================================  ===============================  =======
-    cause                                              woken in this process at once    NOTIFY
-    =================================================  ===============================  =======
-    messages queued, committed (`messages_queued`)     message loop, hub, webhook loop  queue,
-                                                                                        events
-    events stored by a write flush (`flush_notice`)    hub, webhook loop                events
-    events stored by lease recovery (`events_stored`)  hub, webhook loop                events
-    a NOTIFY on queue from another process             message loop
-    a NOTIFY on events from another process            hub, webhook loop
-    =================================================  ===============================  =======
+    cause                                       wakes here at once               NOTIFY
+    messages queued (`messages_queued`)         message loop, hub, webhook loop  queue, events
+    events stored by a flush (`flush_notice`)   hub, webhook loop                events
+    events stored otherwise (`events_stored`)   hub, webhook loop                events
+    a NOTIFY on queue, from another process     message loop
+    a NOTIFY on events, from another process    hub, webhook loop
 
-    (A lease loop also wakes itself when one of its deliveries ends: a slot is free.)
+    Stored events wake the webhook loop because the outbox queues webhook deliveries with
+    them; a lease loop also wakes itself when one of its deliveries ends (a free slot).
     Hints only: every reader polls too, so a lost hint delays work by one poll interval.
-    NOTIFY is PostgreSQL's; on SQLite one process does everything. One LISTEN connection per
-    process, opened by `start()`; whoever builds the process starts and stops it (the app's
-    lifespan, the worker command), and every engine of the process shares it.
+    NOTIFY is PostgreSQL's (on SQLite one process does everything). One LISTEN connection
+    per process, opened by `start()`: whoever builds the process starts and stops it (the
+    app's lifespan, the worker command); the process's engine shares it.
     """
 
     def __init__(self, settings: Settings, *, hub: EventHub | None = None) -> None:
