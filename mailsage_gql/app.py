@@ -17,15 +17,13 @@ from starlette.routing import Route, WebSocketRoute
 from mailsage_gql import database
 from mailsage_gql.errors import MailsageError
 from mailsage_gql.events.hub import EventHub
-from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
-from mailsage_gql.events.publisher import EVENTS_CHANNEL
 from mailsage_gql.graphql.view import MailsageGraphQL
 from mailsage_gql.rest import emails as rest_emails
 from mailsage_gql.rest import smtp_configs as rest_smtp_configs
 from mailsage_gql.rest.errors import mailsage_error_handler, unexpected_error_handler
 from mailsage_gql.rest.limits import BodySizeLimit
 from mailsage_gql.services.accounts import AuthCache
-from mailsage_gql.services.engine import Engine, QueueSignal, transport_options
+from mailsage_gql.services.engine import Engine, Wakeups, transport_options
 from mailsage_gql.services.rate_limit import RateLimiter
 from mailsage_gql.services.resources import Resources
 from mailsage_gql.services.secrets import load_keyring
@@ -64,17 +62,17 @@ def create_app(
 
     `own_database=False` when the caller has opened the ORM already and keeps it open
     (an embedding process, the test suite). `run_sender` (default: settings.serve_sender)
-    runs a sender in this process for the app's lifetime.
+    runs the lease loops (an Engine) in this process for the app's lifetime.
 
     :raises ConfigurationError: settings that cannot work.
     """
     keyring = load_keyring(settings)
     hub = EventHub(poll_interval=settings.poll_interval)
-    signal = QueueSignal(settings, hub=hub)
+    wakeups = Wakeups(settings, hub=hub)
     resources = Resources(
         settings=settings,
         keyring=keyring,
-        signal=signal,
+        wakeups=wakeups,
         transport=transport_options(settings),
         hub=hub,
         limiter=RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst),
@@ -90,14 +88,10 @@ def create_app(
                 await stack.enter_async_context(database.database(settings))
             await hub.start()
             stack.push_async_callback(hub.stop)
-            if settings.dialect == "postgres":
-                listener = PgListener(
-                    asyncpg_dsn(settings.database_url), {EVENTS_CHANNEL: lambda _p: hub.wake()}
-                )
-                await listener.start()
-                stack.push_async_callback(listener.stop)
+            await wakeups.start()  # this process's one LISTEN connection (PostgreSQL)
+            stack.push_async_callback(wakeups.stop)
             if sending:
-                engine = Engine(settings=settings, keyring=keyring, signal=signal)
+                engine = Engine(settings=settings, keyring=keyring, wakeups=wakeups)
                 await engine.start()
                 stack.push_async_callback(engine.stop)
             yield

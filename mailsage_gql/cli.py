@@ -41,8 +41,8 @@ def _run_with_db(settings: Settings, body: Callable[[], Awaitable[Any]]) -> Any:
 
 def _freeze_startup_heap() -> None:
     """Move what start-up built (modules, the schema, the ORM's models) out of the cyclic
-    collector's sight. A full collection otherwise walks all of it, tens of ms in the middle
-    of a request; one 1,000-message sendBatch allocates enough to set one off every other call.
+    collector's sight: a full collection, which a large request's allocations can set off,
+    then walks only what was allocated since, not all of it in the middle of a request.
     """
     gc.collect()
     gc.freeze()
@@ -72,8 +72,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """Senders alone, until SIGTERM or SIGINT; then finish in-flight work and release claims."""
-    from mailsage_gql.services.engine import Engine, QueueSignal
+    """Lease loops alone, until SIGTERM or SIGINT; then finish in-flight work, release claims."""
+    from mailsage_gql.services.engine import Engine, Wakeups
     from mailsage_gql.services.secrets import load_keyring
 
     keyring = load_keyring(settings)
@@ -87,16 +87,16 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         if settings.embedded:
             await database.migrate(settings)
         async with database.database(settings):
+            wakeups = Wakeups(settings)
+            await wakeups.start()
             engine = Engine(
-                settings=settings,
-                keyring=keyring,
-                signal=QueueSignal(settings),
-                concurrency=args.concurrency,
+                settings=settings, keyring=keyring, wakeups=wakeups, concurrency=args.concurrency
             )
             await engine.start()
             log.info("worker %s running; stop with SIGTERM", engine.owner)
             await stop.wait()
             await engine.stop()
+            await wakeups.stop()
 
     asyncio.run(run())
     return 0

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
-import asyncpg
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
+from mailsage_gql.database.failures import connection_lost
 
 log = logging.getLogger("mailsage.batcher")
 
@@ -27,6 +27,16 @@ class Refusal:
     for the members it could not apply (their writes left out), while the rest commit."""
 
     error: Exception
+
+
+@dataclass(frozen=True)
+class CommitNotice:
+    """What a committed flush tells readers: `channel` is NOTIFYed inside the flush's
+    transaction (PostgreSQL delivers it to the listening processes at commit; None: no
+    NOTIFY), and `local` runs in this process once the flush committed."""
+
+    channel: str | None
+    local: Callable[[], None]
 
 
 class Combinable(Protocol):
@@ -51,33 +61,6 @@ class Combinable(Protocol):
     async def run_together(cls, sql: RawSql, members: Sequence[Any]) -> list[Any]: ...
 
 
-#: What a lost database connection looks like (a server restart, a failover, a network cut):
-#: the socket's errors, asyncpg's connection-class and shutdown errors, and the interface
-#: errors of a connection that closed under a running transaction.
-_CONNECTION_LOST: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-)
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` (or what it wraps: Tortoise re-raises some asyncpg errors) says the
-    database connection was lost, rather than that the writes themselves failed."""
-    seen: BaseException | None = exc
-    for _ in range(4):
-        if seen is None:
-            return False
-        if isinstance(seen, _CONNECTION_LOST):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 class WriteBatcher:
     """Runs queued write operations together, one transaction per flush.
 
@@ -92,7 +75,7 @@ class WriteBatcher:
     so callers act on durable state only. When an operation raises, its whole flush is
     rolled back and every operation of it runs again in a transaction of its own, so one
     failure never takes the others down and each caller gets its own outcome.
-    `after_commit` runs once per committed flush (the event publisher).
+    `notice` is given once per committed flush (delivery events were stored).
 
     A flush that fails because the database connection was lost runs again, for as long as
     the database does not answer and up to `reconnect_tries` times when it does: a restart of
@@ -107,15 +90,12 @@ class WriteBatcher:
         *,
         parallel: int = 1,
         max_batch: int = 64,
-        after_commit: Callable[[], Awaitable[None]] | None = None,
-        notify_channel: str | None = None,
+        notice: CommitNotice | None = None,
         reconnect_tries: int = 3,
     ) -> None:
         self.parallel = parallel
         self.max_batch = max_batch
-        self.after_commit = after_commit
-        #: PostgreSQL: a NOTIFY inside the transaction, delivered at commit, once per flush.
-        self.notify_channel = notify_channel
+        self.notice = notice
         self.reconnect_tries = reconnect_tries
         #: Every transaction runs in a copy of this context (no transaction open in it): when
         #: BEGIN fails on a dead connection, Tortoise leaves its "current transaction" context
@@ -171,11 +151,11 @@ class WriteBatcher:
             results = [value]
         self.flushes += 1
         self.operations += len(batch)
-        if self.after_commit is not None:
+        if self.notice is not None:
             try:
-                await self.after_commit()
+                self.notice.local()
             except Exception:  # a lost wake-up hint only delays readers until they poll
-                log.exception("after-commit hook failed")
+                log.exception("after-commit notice failed")
         for (_, future), value in zip(batch, results, strict=True):
             if future.done():
                 continue
@@ -232,8 +212,8 @@ class WriteBatcher:
         async with in_transaction() as conn:
             sql = RawSql(conn)
             results = await _run_batch(sql, [operation for operation, _ in batch])
-            if self.notify_channel is not None:
-                await conn.execute_query(f"NOTIFY {self.notify_channel}")
+            if self.notice is not None and self.notice.channel is not None:
+                await conn.execute_query(f"NOTIFY {self.notice.channel}")
         return results
 
 

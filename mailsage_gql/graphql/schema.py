@@ -322,7 +322,7 @@ class Mutation:
             ctx.principal.account_id,
             send_input_values(input),
             settings=ctx.resources.settings,
-            notify=ctx.resources.signal.notify,
+            notify=ctx.resources.wakeups.messages_queued,
         )
         return Message.from_record(record)
 
@@ -333,7 +333,7 @@ class Mutation:
             ctx.principal.account_id,
             [send_input_values(m) for m in messages],
             settings=ctx.resources.settings,
-            notify=ctx.resources.signal.notify,
+            notify=ctx.resources.wakeups.messages_queued,
         )
         items = [
             BatchItemResult(

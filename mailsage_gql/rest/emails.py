@@ -59,7 +59,7 @@ async def send_email(request: Request) -> Response:
         principal.account_id,
         await json_object(request),
         settings=resources.settings,
-        notify=resources.signal.notify,
+        notify=resources.wakeups.messages_queued,
     )
     return JSONResponse(render_message(record), status_code=202)
 
@@ -74,7 +74,7 @@ async def send_batch(request: Request) -> Response:
         principal.account_id,
         body["messages"],
         settings=resources.settings,
-        notify=resources.signal.notify,
+        notify=resources.wakeups.messages_queued,
     )
     items = [
         {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.services.accounts import AuthCache
-from mailsage_gql.services.engine import QueueSignal
+from mailsage_gql.services.engine import Wakeups
 from mailsage_gql.services.rate_limit import RateLimiter
 from mailsage_gql.settings import Settings
 from mailsage_gql.smtp import TransportOptions
@@ -17,8 +17,8 @@ from mailsage_gql.smtp import TransportOptions
 class Resources:
     settings: Settings
     keyring: Keyring
-    #: Wakes the senders after a commit that queued mail.
-    signal: QueueSignal
+    #: What wakes what, in this process and across processes (the one LISTEN connection).
+    wakeups: Wakeups
     transport: TransportOptions
     #: Fans delivery events out to this process's subscribers.
     hub: EventHub

@@ -10,6 +10,7 @@ import pytest
 
 from mailsage_gql import database
 from mailsage_gql.database import RawSql
+from mailsage_gql.database.sqlite import SqliteClient
 from mailsage_gql.models import Account
 from mailsage_gql.services import accounts
 from mailsage_gql.settings import Settings
@@ -39,10 +40,10 @@ async def test_a_small_read_the_database_cannot_serve_takes_the_regular_path(
     account, _ = await accounts.create_account("Busy")
     sql = RawSql(database.db_connection(db))
 
-    def busy(filename: str) -> sqlite3.Connection:
+    def busy(client: SqliteClient) -> sqlite3.Connection:
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(database, "_loop_reader", busy)
+    monkeypatch.setattr(SqliteClient, "loop_reader", busy)
 
     [row] = await sql.fetch_small(QUERY, account.id)
     assert row[1] == "Busy"

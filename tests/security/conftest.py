@@ -42,7 +42,7 @@ def settings(db: Settings, smtp_ca_file: str) -> Settings:
 async def engine(app: Starlette, settings: Settings) -> AsyncIterator[Engine]:
     """A sender in this process, woken by the app's enqueues."""
     resources: Resources = app.state.resources
-    engine = Engine(settings=settings, keyring=resources.keyring, signal=resources.signal)
+    engine = Engine(settings=settings, keyring=resources.keyring, wakeups=resources.wakeups)
     await engine.start()
     yield engine
     await engine.stop()

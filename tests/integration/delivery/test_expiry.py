@@ -26,7 +26,7 @@ async def test_a_message_past_the_maximum_age_fails_with_its_last_error(
     await Message.filter(id=message_id).update(
         created_at=utc_now() - timedelta(days=3, seconds=1), next_attempt_at=utc_now()
     )
-    engine.signal.wakeup.set()
+    engine.wakeups.messages.set()
 
     final = await wait_for_status(gql, tenant, message_id, {"FAILED"})
     assert final["lastError"]["code"] == "smtp_connection_error"

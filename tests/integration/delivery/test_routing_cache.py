@@ -11,8 +11,8 @@ import pytest
 from mailsage_gql.delivery import queue
 from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_now
+from mailsage_gql.delivery.smtp_deliverer import SmtpDeliverer
 from mailsage_gql.services import accounts, smtp_configs
-from mailsage_gql.services.delivery import Deliverer
 from mailsage_gql.services.engine import transport_options
 from mailsage_gql.services.secrets import load_keyring
 from mailsage_gql.settings import Settings
@@ -34,7 +34,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-async def deliverer_and_account(settings: Settings) -> tuple[Deliverer, Any]:
+async def deliverer_and_account(settings: Settings) -> tuple[SmtpDeliverer, Any]:
     keyring = load_keyring(settings)
     account, _ = await accounts.create_account("routes")
     await smtp_configs.create_config(
@@ -42,7 +42,7 @@ async def deliverer_and_account(settings: Settings) -> tuple[Deliverer, Any]:
         {"name": "c", "host": "127.0.0.1", "port": 2525, "from_email": "s@example.com"},
         keyring=keyring,
     )
-    deliverer = Deliverer(
+    deliverer = SmtpDeliverer(
         settings=settings,
         keyring=keyring,
         pools=SmtpPoolRegistry(transport_options(settings)),

@@ -16,12 +16,13 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 
+from mailsage_gql.database.sqlite import SqliteClient
 from mailsage_gql.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MODEL_MODULES = ["mailsage_gql.models"]
-MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_ROOT = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def connection_label(settings: Settings) -> str:
@@ -35,7 +36,7 @@ def tortoise_config(settings: Settings, *, with_aerich: bool = False) -> dict[st
     if settings.dialect == "sqlite":
         path = settings.sqlite_path
         connection: dict[str, Any] = {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "mailsage_gql.database.sqlite",
             "credentials": {
                 "file_path": str(path),
                 # Durability: an answered sendEmail survives a crash and a power cut.
@@ -119,27 +120,6 @@ async def database(settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         await Tortoise.close_connections()
-        _close_loop_readers()
-
-
-#: SQLite: read-only connections by database file, for fetch_small (see there).
-_loop_readers: dict[str, sqlite3.Connection] = {}
-
-
-def _loop_reader(filename: str) -> sqlite3.Connection:
-    reader = _loop_readers.get(filename)
-    if reader is None:
-        reader = sqlite3.connect(filename, isolation_level=None, check_same_thread=False)
-        reader.execute("PRAGMA query_only = ON")
-        reader.execute("PRAGMA busy_timeout = 20")  # never stall the loop for long: see caller
-        _loop_readers[filename] = reader
-    return reader
-
-
-def _close_loop_readers() -> None:
-    for reader in _loop_readers.values():
-        reader.close()
-    _loop_readers.clear()
 
 
 def db_connection(settings: Settings) -> BaseDBAsyncClient:
@@ -208,16 +188,15 @@ class RawSql:
         in the statement's column order: tuples, asyncpg records or `sqlite3.Row`s (all index
         alike), none of the per-row dicts `fetch` builds.
 
-        SQLite: run synchronously on the event loop, on a read-only connection of its own
+        SQLite: run synchronously on the event loop, on the client's read-only connection
         (WAL: it sees every committed write and blocks no writer), instead of a hop to
         aiosqlite's one worker thread and back. Under concurrent requests those hops queue
         on that thread and on the GIL, and the loop idles while they wait. A read the
         database cannot serve at once (busy) takes the regular path."""
-        filename = getattr(self.conn, "filename", None)
         query, params = self._prepare(sql, list(values))
-        if not self.postgres and filename and filename != ":memory:":
+        if isinstance(self.conn, SqliteClient) and self.conn.filename != ":memory:":
             try:
-                return _loop_reader(filename).execute(query, params).fetchall()
+                return self.conn.loop_reader().execute(query, params).fetchall()
             except sqlite3.OperationalError:
                 pass
         _, rows = await self.conn.execute_query(query, params)

@@ -1,4 +1,4 @@
-"""The sender loop: claims due messages, delivers them concurrently, keeps its leases alive."""
+"""The lease loop: claims due jobs of a leased queue, runs them concurrently, renews leases."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from mailsage_gql.delivery.clock import utc_now
 
-log = logging.getLogger("mailsage.worker")
+log = logging.getLogger("mailsage.lease_loop")
 
 
 class _HasId(Protocol):
@@ -50,7 +50,7 @@ def new_owner_id() -> str:
 
 
 class Wakeup:
-    """A hint that work may be due: set by a local enqueue or a PostgreSQL NOTIFY.
+    """A hint that work may be due (who sets which: `services.engine.Wakeups`).
     Polling stays the truth; a lost hint only delays work by one poll interval."""
 
     def __init__(self) -> None:
@@ -66,7 +66,7 @@ class Wakeup:
         self._event.clear()
 
 
-class Sender(Generic[Job]):
+class LeaseLoop(Generic[Job]):
     """States: created -> running (run()) -> stopping (stop()) -> stopped.
 
     Claims at most as many messages as it has free slots, so a crash strands few leases;
@@ -107,7 +107,7 @@ class Sender(Generic[Job]):
         self._last_renewal = utc_now()
 
     async def run(self) -> None:
-        log.info("sender %s started (concurrency %d)", self.owner, self.concurrency)
+        log.info("lease loop %s started (concurrency %d)", self.owner, self.concurrency)
         context = contextvars.copy_context()
         failures = 0  # loop errors so far: the first is logged with its traceback
         while not self._stopping.is_set():
@@ -125,10 +125,10 @@ class Sender(Generic[Job]):
             failures += 1
             if failures == 1:
                 log.error(
-                    "sender loop error; retrying every %.1fs", self.poll_interval, exc_info=error
+                    "lease loop error; retrying every %.1fs", self.poll_interval, exc_info=error
                 )
             elif failures % 50 == 0:
-                log.warning("sender loop still failing (%d times): %r", failures, error)
+                log.warning("lease loop still failing (%d times): %r", failures, error)
             await asyncio.sleep(self.poll_interval)
 
     async def _run_until_error(self) -> Exception | None:
@@ -202,4 +202,4 @@ class Sender(Generic[Job]):
         released = await self.work.release_claims(owner=self.owner, now=utc_now())
         if released:
             log.info("released %d unstarted claim(s)", released)
-        log.info("sender %s stopped", self.owner)
+        log.info("lease loop %s stopped", self.owner)

@@ -1,4 +1,4 @@
-"""PostgreSQL LISTEN/NOTIFY as a wake-up hint across processes (the rows stay the truth)."""
+"""PostgreSQL LISTEN on a connection of its own: notifications as hints, the rows the truth."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 class PgListener:
-    """Keeps one connection LISTENing on `channels`, calling each callback with the payload;
-    reconnects after errors. Missing a notification only delays work until the next poll."""
+    """Keeps one connection LISTENing on `channels`, calling a channel's callback on each of
+    its notifications (payloads are not used); reconnects after errors. Missing a notification
+    only delays work until the next poll."""
 
-    def __init__(self, dsn: str, channels: dict[str, Callable[[str], None]]) -> None:
-        self.dsn = dsn
+    def __init__(self, database_url: str, channels: dict[str, Callable[[], None]]) -> None:
+        self.dsn = asyncpg_dsn(database_url)
         self.channels = channels
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -40,13 +41,11 @@ class PgListener:
                 closed = asyncio.Event()
                 conn.add_termination_listener(lambda _c, done=closed: done.set())
                 for channel, callback in self.channels.items():
-                    await conn.add_listener(
-                        channel, lambda _c, _pid, _ch, payload, cb=callback: cb(payload)
-                    )
+                    await conn.add_listener(channel, lambda _c, _pid, _ch, _p, cb=callback: cb())
                 self._connected.set()
                 # Wake everyone once: notifications sent while we were away are lost.
                 for callback in self.channels.values():
-                    callback("")
+                    callback()
                 await closed.wait()
             except asyncio.CancelledError:
                 if conn is not None:
