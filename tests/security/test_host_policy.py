@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
@@ -12,10 +12,13 @@ import pytest
 from starlette.applications import Starlette
 
 from mailsage_gql.app import create_app
+from mailsage_gql.errors import SmtpConnectionError, ValidationError
+from mailsage_gql.host_policy import Resolver
 from mailsage_gql.models import SmtpConfig, Webhook
 from mailsage_gql.services.engine import Engine
 from mailsage_gql.services.resources import Resources
 from mailsage_gql.settings import Settings
+from mailsage_gql.smtp import SmtpEndpoint, TransportOptions, verify_endpoint
 from tests.security.conftest import coded
 from tests.support.api import GraphQL, Tenant
 from tests.support.smtp_sink import SinkFactory
@@ -483,3 +486,65 @@ async def test_a_loopback_webhook_receives_posts_with_the_switch_on(
 
     (received,) = await webhook_receiver.wait_for(1)
     assert b"message.queued" in received.body
+
+
+# -- the SMTP connection resolves through the policy -------------------------------------
+# No DNS server is reachable here and /etc/hosts is not ours to edit: the transport's
+# resolver (TransportOptions.resolver, the system resolver by default) answers for a name.
+
+
+def resolver_answering(address: str) -> Resolver:
+    async def resolve(name: str, port: int) -> Sequence[str]:
+        return [address]
+
+    return resolve
+
+
+def transport(address: str) -> TransportOptions:
+    return TransportOptions(
+        connect_timeout=2.0,
+        command_timeout=2.0,
+        allow_private_hosts=True,
+        resolver=resolver_answering(address),
+    )
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "fd00:ec2::254", "::ffff:169.254.170.2"])
+async def test_a_name_resolving_to_metadata_is_refused_at_connect_time_with_the_switch_on(
+    address: str,
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        await verify_endpoint(
+            SmtpEndpoint(host="mx.example.test", port=25, use_tls=False), transport(address)
+        )
+
+    assert refused.value.field == "host"
+    assert refused.value.message.startswith(f"SMTP host mx.example.test resolves to {address}, ")
+
+
+async def test_a_name_resolving_to_loopback_connects_with_the_switch_on(
+    smtp_sink: SinkFactory,
+) -> None:
+    sink = await smtp_sink()
+
+    result = await verify_endpoint(
+        SmtpEndpoint(host="mx.example.test", port=sink.port, use_tls=False),
+        transport("127.0.0.1"),
+    )
+
+    assert result.smtp_code == 250
+    assert sink.connections_accepted == 1
+
+
+async def test_a_name_that_does_not_resolve_is_still_an_smtp_connection_error() -> None:
+    async def unresolvable(name: str, port: int) -> Sequence[str]:
+        raise OSError(-2, "Name or service not known")
+
+    with pytest.raises(SmtpConnectionError) as failed:
+        await verify_endpoint(
+            SmtpEndpoint(host="nowhere.example.test", port=25, use_tls=False),
+            dataclasses.replace(transport("127.0.0.1"), resolver=unresolvable),
+        )
+
+    assert failed.value.stage == "connect"
+    assert "SMTP host nowhere.example.test does not resolve" in failed.value.message
