@@ -7,6 +7,8 @@ MailsageError
 ├── NotFoundError               not_found
 ├── ConflictError               conflict
 ├── ValidationError             smtp_validation_failed (with .field)
+├── UnresolvableHostError       a host name did not resolve (also an OSError); callers
+│                               translate it (SMTP: smtp_connection_error)
 └── SmtpError                   an SMTP outcome, classified once in mailsage_gql.smtp
     ├── SmtpAuthError                smtp_auth_error
     ├── SmtpConnectionError          smtp_connection_error
@@ -126,3 +128,11 @@ class SmtpUncertainError(SmtpError):
 
     code = "smtp_uncertain"
     provider_failure = False
+
+
+class UnresolvableHostError(MailsageError, OSError):
+    """A host name did not resolve (mailsage_gql.host_policy); `host` is the name."""
+
+    def __init__(self, message: str, *, host: str) -> None:
+        super().__init__(message)
+        self.host = host

@@ -59,7 +59,8 @@ class Settings:
 
     # SMTP transport.
     smtp_ca_file: str = ""
-    allow_private_smtp_hosts: bool | None = None  # None: true only for embedded SQLite dev
+    #: Loopback and private hosts for SMTP and webhooks (never metadata). None: embedded only.
+    allow_private_smtp_hosts: bool | None = None
     smtp_connect_timeout: float = 10.0
     smtp_command_timeout: float = 30.0
     smtp_message_timeout: float = 120.0
@@ -153,6 +154,11 @@ class Settings:
 
     @property
     def private_smtp_hosts_allowed(self) -> bool:
+        """Whether SMTP hosts and webhook URLs may lead to loopback and private addresses.
+
+        Security: cloud metadata and link-local addresses stay refused either way
+        (mailsage_gql.host_policy).
+        """
         if self.allow_private_smtp_hosts is not None:
             return self.allow_private_smtp_hosts
         return self.embedded

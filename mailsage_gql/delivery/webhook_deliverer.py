@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from tortoise.transactions import in_transaction
 
-from mailsage_gql import __version__
+from mailsage_gql import __version__, host_policy
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.crypto.webhook_signature import signature_header
 from mailsage_gql.database import RawSql
@@ -22,7 +22,6 @@ from mailsage_gql.errors import MailsageError
 from mailsage_gql.models import DeliveryEvent, Webhook, WebhookDelivery
 from mailsage_gql.services.webhooks import secrets_in_use
 from mailsage_gql.settings import Settings
-from mailsage_gql.smtp.hosts import check_host
 
 log = logging.getLogger("mailsage.webhooks")
 
@@ -146,8 +145,11 @@ class WebhookDeliverer:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = await check_host(
-            host, port, allow_private=self.settings.private_smtp_hosts_allowed
+        address = await host_policy.resolve(
+            host,
+            port,
+            target=host_policy.WEBHOOK_URL,
+            allow_private=self.settings.private_smtp_hosts_allowed,
         )
         headers["host"] = parts.netloc
         literal = f"[{address}]" if ":" in address else address

@@ -12,14 +12,13 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from mailsage_gql import host_policy
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import RawSql
 from mailsage_gql.delivery.clock import next_reset, utc_day, utc_now
 from mailsage_gql.errors import ConflictError, NotFoundError, ValidationError
 from mailsage_gql.models import Account, SmtpConfig, SmtpUsage
 from mailsage_gql.services import validation as v
-from mailsage_gql.services.webhooks import literal_address
-from mailsage_gql.smtp.hosts import is_forbidden_address
 
 DEFAULTS: dict[str, Any] = {
     "username": None,
@@ -88,30 +87,6 @@ def password_context(config_id: uuid.UUID) -> str:
     return f"smtp_config:{config_id}:password"
 
 
-def _check_host_policy(host: str, *, allow_private_hosts: bool) -> str:
-    """Refuse, when private hosts are not allowed, a host that spells a private, loopback,
-    link-local or metadata address (any IPv4 spelling: dotted, decimal, octal) or localhost.
-
-    Security: a cheap early refusal only; names are still resolved and checked before every
-    connection (mailsage_gql.smtp.hosts.check_host), which is the real SSRF guard.
-    """
-    if allow_private_hosts:
-        return host
-    name = host.rstrip(".").lower()
-    address = literal_address(host)
-    if (
-        name == "localhost"
-        or name.endswith(".localhost")
-        or (address is not None and is_forbidden_address(address))
-    ):
-        raise ValidationError(
-            f"SMTP host {host} is a private, loopback or reserved address;"
-            " only public mail servers are allowed",
-            field="host",
-        )
-    return host
-
-
 def _clean(field: str, value: Any, *, allow_private_hosts: bool = True) -> Any:
     """One field's rule; `field` is the snake_case input name."""
     if value is None and field in REQUIRED:
@@ -123,8 +98,11 @@ def _clean(field: str, value: Any, *, allow_private_hosts: bool = True) -> Any:
                 raise ValidationError("name must not be blank", field=field)
             return name
         case "host":
-            host = v.check_host(value, field=field)
-            return _check_host_policy(host, allow_private_hosts=allow_private_hosts)
+            # An early refusal; the host is resolved and checked before every connection.
+            host = host_policy.check_host(value, target=host_policy.SMTP_HOST)
+            return host_policy.check_literal(
+                host, target=host_policy.SMTP_HOST, allow_private=allow_private_hosts
+            )
         case "port":
             return v.check_port(value, field=field)
         case "from_email":

@@ -1,9 +1,8 @@
-"""Input rules shared by every face: hosts, ports, addresses, names and control characters."""
+"""Input rules shared by every face: ports, addresses, names and control characters."""
 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 import unicodedata
 from typing import Any
@@ -12,10 +11,6 @@ from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from mailsage_gql.errors import ValidationError
-
-# A hostname label: letters, digits, hyphens inside; 1-63 chars. IDNA names arrive as Unicode
-# and are checked after encoding.
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 
 def reject_control_characters(value: str, *, field: str) -> str:
@@ -79,31 +74,6 @@ def check_bool(value: Any, *, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(f"{field} must be true or false", field=field)
     return value
-
-
-def check_host(value: Any, *, field: str = "host") -> str:
-    """A hostname or an IP literal: no scheme, port, path, spaces or user info."""
-    host = check_text(value, field=field, min_length=1, max_length=253).strip()
-    if host != value:
-        raise ValidationError(f"{field} must not have leading or trailing spaces", field=field)
-    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        ipaddress.ip_address(literal)
-        return literal
-    except ValueError:
-        pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_host = ""
-    labels = ascii_host.rstrip(".").split(".")
-    if not ascii_host or not all(_LABEL.match(label) for label in labels):
-        raise ValidationError(
-            f"{field} must be a hostname or IP address, like smtp.example.com "
-            "(no scheme, port, path or spaces)",
-            field=field,
-        )
-    return host
 
 
 def check_port(value: Any, *, field: str = "port") -> int:

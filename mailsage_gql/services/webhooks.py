@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
+from mailsage_gql import host_policy
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.crypto.webhook_signature import generate_secret
 from mailsage_gql.delivery.clock import utc_now
 from mailsage_gql.errors import NotFoundError, ValidationError
 from mailsage_gql.models import Webhook, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus
 from mailsage_gql.services import validation as v
-from mailsage_gql.smtp.hosts import is_forbidden_address
 
 EVENT_TYPES = ("QUEUED", "SENDING", "SENT", "DEFERRED", "FAILED", "FAILOVER", "UNCERTAIN")
 MAX_WEBHOOKS = 20
@@ -66,46 +63,14 @@ def secret_context(webhook_id: uuid.UUID, *, previous: bool = False) -> str:
     return f"webhook:{webhook_id}:{'previous_secret' if previous else 'secret'}"
 
 
-def literal_address(host: str) -> str | None:
-    """The IPv4/IPv6 address a host spells, including decimal, octal and hex IPv4 forms."""
-    try:
-        return str(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        pass
-    try:
-        return socket.inet_ntoa(socket.inet_aton(host))
-    except OSError:
-        return None
-
-
 def check_url(value: Any, *, allow_private: bool) -> str:
-    """An http(s) URL without credentials; a literal private address is refused here, names
-    are resolved and checked again before every delivery.
+    """An http(s) URL without credentials whose host passes the host policy (a literal
+    refused address is refused here; names are resolved and checked before every post).
 
     :raises ValidationError: (field="url").
     """
     url = v.check_text(value, field="url", min_length=1, max_length=2048)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ValidationError("url is not a valid URL", field="url") from None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationError("url must be an http:// or https:// URL with a host", field="url")
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError("url must not contain credentials", field="url")
-    if port == 0:
-        raise ValidationError("url has an invalid port", field="url")
-    address = literal_address(parts.hostname)
-    forbidden = parts.hostname.lower() == "localhost" or (
-        address is not None and is_forbidden_address(address)
-    )
-    if forbidden and not allow_private:
-        raise ValidationError(
-            "url points at a private, loopback or metadata address, which is not allowed",
-            field="url",
-        )
-    return url
+    return host_policy.check_url(url, target=host_policy.WEBHOOK_URL, allow_private=allow_private)
 
 
 def check_events(value: Any) -> str:

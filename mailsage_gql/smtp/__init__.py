@@ -6,7 +6,6 @@ from mailsage_gql.smtp.connection import (
     send_test_message,
     verify_endpoint,
 )
-from mailsage_gql.smtp.hosts import check_host, is_forbidden_address
 from mailsage_gql.smtp.pool import SmtpPool, SmtpPoolRegistry
 from mailsage_gql.smtp.replies import Failure, classify, enhanced_code, is_rate_limit
 from mailsage_gql.smtp.types import (
@@ -32,10 +31,8 @@ __all__ = [
     "TransportOptions",
     "VerifyResult",
     "build_tls_context",
-    "check_host",
     "classify",
     "enhanced_code",
-    "is_forbidden_address",
     "is_rate_limit",
     "send_test_message",
     "verify_endpoint",

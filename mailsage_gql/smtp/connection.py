@@ -21,8 +21,8 @@ from aiosmtplib.errors import (
 )
 from aiosmtplib.response import SMTPResponse
 
+from mailsage_gql import host_policy
 from mailsage_gql.errors import ConfigurationError, SmtpError, ValidationError
-from mailsage_gql.smtp.hosts import check_host
 from mailsage_gql.smtp.replies import Failure, Stage, classify, classify_refused, enhanced_code
 from mailsage_gql.smtp.types import (
     OutgoingMessage,
@@ -180,7 +180,7 @@ class SmtpConnection:
     ) -> tuple[SmtpConnection, SMTPResponse]:
         """Connect, greet, negotiate TLS and authenticate; returns the session and last reply.
 
-        Security: the socket goes to the address `check_host` approved (no second lookup),
+        Security: the socket goes to the address the host policy approved (no second lookup),
         while SNI and certificate checks use the configured host name. STARTTLS is required
         when TLS is configured (no silent downgrade). Credentials are sent only after TLS
         when TLS is configured; with use_tls=False they go in clear, as configured.
@@ -192,9 +192,15 @@ class SmtpConnection:
         mode = endpoint.tls_mode
         if mode != "none" and tls_context is None:
             tls_context = await asyncio.to_thread(build_tls_context, options.ca_file)
-        address = await check_host(host, endpoint.port, allow_private=options.allow_private_hosts)
         stage: Stage = "connect"
-        try:
+        try:  # an unresolvable name is an OSError: a connect failure like any other
+            address = await host_policy.resolve(
+                host,
+                endpoint.port,
+                target=host_policy.SMTP_HOST,
+                allow_private=options.allow_private_hosts,
+                resolver=options.resolver,
+            )
             sock = await _connect_socket(address, endpoint.port, within=options.connect_timeout)
         except (OSError, TimeoutError) as exc:
             raise translate(exc, stage, host) from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mailsage_gql.host_policy import Resolver, system_resolver
+
 IMPLICIT_TLS_PORT = 465
 
 TlsMode = Literal["none", "starttls", "implicit"]
@@ -48,6 +50,8 @@ class TransportOptions:
     `connect_timeout` covers TCP connect, the implicit TLS handshake and the greeting;
     `command_timeout` each later command (including the reply to the final "."), and
     `message_timeout` one whole transaction, MAIL FROM to the final reply.
+    `allow_private_hosts` allows loopback and private ranges, never metadata or link-local
+    addresses (mailsage_gql.host_policy); `resolver` turns host names into addresses.
     """
 
     connect_timeout: float = 10.0
@@ -56,6 +60,7 @@ class TransportOptions:
     idle_timeout: float = 60.0
     ca_file: str | None = None  # extra CA; the system CAs are always trusted too
     allow_private_hosts: bool = False
+    resolver: Resolver = system_resolver
     helo_name: str | None = None
 
 
