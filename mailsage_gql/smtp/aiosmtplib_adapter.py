@@ -22,6 +22,7 @@ class SessionWire:
     - `write(data)` raises SMTPServerDisconnected or ConnectionError, or is cancelled, only
       while the end of `data` is still in this process: the peer cannot have received all
       of it. A hang-up that arrived with the previous reply raises before anything is written.
+      Raising or cancelled, it aborts the connection, so the rest of `data` is never sent.
     - When `write` returns, the peer may have received all of `data`: the transport's write
       buffer is empty, or asyncio closed the connection without an error. Over TLS that
       buffer is the TLS layer's: encrypted bytes may still be queued below it, so a loss
@@ -75,7 +76,13 @@ class SessionWire:
         protocol._response_pending = True
         protocol.write(data)
         if transport.get_write_buffer_size():
-            await protocol._drain_helper()
+            try:
+                await protocol._drain_helper()
+            except BaseException:
+                # Cancelled (a timeout) or lost: what is still buffered must never be sent
+                # now that the caller learns it was not; close() would flush it, abort drops it.
+                transport.abort()
+                raise
 
     async def read_reply(self) -> SMTPResponse:
         """The server's reply to what `write` sent (kept even if it came during the drain).

@@ -193,6 +193,33 @@ async def test_a_connection_lost_while_the_write_is_buffered_raises(
         assert sink.messages == []
 
 
+async def test_a_write_cancelled_while_buffered_never_sends_the_rest(
+    smtp_sink: SinkFactory,
+) -> None:
+    # given a large message being written to a server that has stopped reading
+    sink = await smtp_sink()
+    async with at_data(sink) as client:
+        assert client.protocol is not None
+        [server] = sink._open  # the server side of this session
+        assert server.transport is not None
+        server.transport.pause_reading()
+        spy = ProtocolSpy(client.protocol)
+        write = asyncio.create_task(SessionWire(client).write(BIG_MESSAGE))
+        async with asyncio.timeout(DEADLINE):
+            await spy.paused.wait()
+
+            # when the write is cancelled (a timeout), the session closed, the server reads again
+            write.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await write
+            client.close()
+            server.transport.resume_reading()
+
+            # then the rest of the message never reached the server
+            await sink.wait_for_closed_connections()
+        assert sink.messages == []
+
+
 async def test_a_hang_up_that_came_with_the_354_raises_before_writing(
     smtp_sink: SinkFactory,
 ) -> None:
