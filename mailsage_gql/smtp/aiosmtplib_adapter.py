@@ -27,6 +27,9 @@ class SessionWire:
       buffer is empty, or asyncio closed the connection without an error. Over TLS that
       buffer is the TLS layer's: encrypted bytes may still be queued below it, so a loss
       after `write` returned is counted after the end of `data` (never the unsafe side).
+      asyncio's TLS transport never resumes writing under a high-water mark of 0, so the
+      drain must only be reached when the TLS layer itself holds bytes, which it does not
+      once every earlier command has had its reply.
     - The reply to what `write` sent is kept for `read_reply`, however early it arrives.
     - `read_reply()` waits without a timeout of its own (the caller bounds it) and raises
       SMTPServerDisconnected when the session closes first.
@@ -60,7 +63,8 @@ class SessionWire:
         self._transport = cast(asyncio.WriteTransport, transport)
 
     async def write(self, data: bytes) -> None:
-        """Write `data` in one piece; return when all of it has left this process.
+        """Write `data` in one piece; return when all of it has left this process (see the
+        class docstring for TLS).
 
         :raises SMTPServerDisconnected: the session closed before anything was written.
         :raises ConnectionError: the connection was lost while some of `data` was buffered.
