@@ -7,7 +7,7 @@ import re
 import uuid
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql.error import GraphQLError
+from graphql import GraphQLError
 from strawberry.types.execution import ExecutionResult
 
 from mailsage_gql.errors import MailsageError, SmtpError

@@ -8,10 +8,14 @@ from functools import lru_cache
 from typing import Annotated
 
 import strawberry
-from graphql import DocumentNode, GraphQLSchema, parse
-from graphql.error import GraphQLError
-from graphql.validation import ASTValidationRule
-from graphql.validation.rules.max_introspection_depth_rule import MaxIntrospectionDepthRule
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    MaxIntrospectionDepthRule,
+    parse,
+)
 from strawberry.extensions import (
     MaxAliasesLimiter,
     QueryDepthLimiter,

@@ -8,7 +8,6 @@ import re
 import socket
 import ssl
 import time
-from typing import cast
 
 from aiosmtplib import SMTP
 from aiosmtplib.email import quote_address
@@ -23,6 +22,7 @@ from aiosmtplib.response import SMTPResponse
 
 from mailsage_gql import host_policy
 from mailsage_gql.errors import ConfigurationError, SmtpError, ValidationError
+from mailsage_gql.smtp.aiosmtplib_adapter import SessionWire
 from mailsage_gql.smtp.replies import Failure, Stage, classify, classify_refused, enhanced_code
 from mailsage_gql.smtp.types import (
     OutgoingMessage,
@@ -126,8 +126,8 @@ async def _connect_socket(address: str, port: int, *, within: float) -> socket.s
     loop = asyncio.get_running_loop()
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    # Without this, the separately written final "." waits on Nagle + delayed ACK (~40 ms per
-    # message). asyncio sets it only on sockets it creates itself.
+    # Without this, the separately written final "." waits on Nagle + delayed ACK. asyncio
+    # sets it only on sockets it creates itself.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setblocking(False)
     try:
@@ -411,34 +411,16 @@ class SmtpConnection:
         """Write the message and the final "." (one write, as aiosmtplib's data() does), then
         read the reply.
 
-        A failure is placed on its side of the "." so the caller knows whether the server can
-        have accepted the message: while any of the write is still in our transport's buffer
-        the "." has not left this process (stage "data", safe to retry); once the buffer is
-        empty it has been handed to the network (stage "after_data", uncertain).
+        A failure is placed on its side of the ".", so the caller knows whether the server can
+        have accepted the message: until the "." has left this process the stage stays
+        "data" (safe to retry); from then on it is "after_data" (uncertain).
         """
-        # One event-loop turn first, so that what arrived with the 354 is processed: a server
-        # that hung up right after it must make this a plain (retryable) disconnect at DATA,
-        # not a message written into a closed connection and so UNCERTAIN.
-        await asyncio.sleep(0)
-        protocol = self._client.protocol
-        transport = self._client.transport
-        # Duck-typed on purpose: uvloop's transports (what uvicorn picks) are not subclasses
-        # of asyncio.WriteTransport, and an isinstance check refused every message there.
-        if protocol is None or transport is None or transport.is_closing():
-            raise SMTPServerDisconnected("Connection lost")
-        writer = cast(asyncio.WriteTransport, transport)
-        # Pause (and resume) only on an empty buffer: whenever drain returns, the "." is out.
-        writer.set_write_buffer_limits(high=0)
-        protocol._response_pending = True  # a reply is expected (see aiosmtplib's data())
-        protocol.write(body + b".\r\n")
-        if writer.get_write_buffer_size():
-            # Raises if the connection dies before the buffer empties: stage "data".
-            await protocol._drain_helper()
-        # A reply that came during the drain is kept: a reply was marked pending before the
-        # write (aiosmtplib drops data that arrives when none is).
+        wire = SessionWire(self._client)
+        # Raises only while the "." is still in this process (see SessionWire).
+        await wire.write(body + b".\r\n")
         self._stage = "after_data"
         self._expect_reply()
-        return await protocol.read_response(timeout=None)
+        return await wire.read_reply()
 
     def _expect_reply(self) -> None:
         """Give the next reply the command timeout, within the message's deadline.

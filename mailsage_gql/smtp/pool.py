@@ -174,7 +174,7 @@ class SmtpPoolRegistry:
         if entry is not None and entry[0] == version:
             return entry[1]
         if self._tls_context is None and endpoint.tls_mode != "none":
-            # Loads the system CA store once for every pool (a few ms, on first TLS use).
+            # Loads the system CA store once, shared by every pool.
             self._tls_context = build_tls_context(self._options.ca_file)
         pool = SmtpPool(
             endpoint,
