@@ -258,8 +258,8 @@ def _cached_record(row: Sequence[Any], resets_at: datetime) -> SmtpConfigRecord:
 @lru_cache(maxsize=4096)
 def _from_text_row(row: tuple[Any, ...], resets_at: datetime) -> SmtpConfigRecord:
     """`_from_row`, remembered by the exact row and reset time (it is a pure function of
-    both, and records are immutable): a page read again, as dashboards do, is not parsed
-    again (on SQLite, ids and timestamps from text: ~3 us a row)."""
+    both, and records are immutable): a page read again, as dashboards do, does not parse
+    its ids and timestamps from text again."""
     return _from_row(row, resets_at=resets_at)
 
 

@@ -59,6 +59,26 @@ async def test_body_over_the_limit_is_413_payload_too_large(
     assert response.json()["error"]["code"] == "payload_too_large"
 
 
+async def test_default_limit_refuses_a_body_one_byte_over_12_mib(
+    settings: Settings, tenant: Tenant
+) -> None:
+    # given the app with the default request limit
+    app = create_app(settings, own_database=False)
+    transport = httpx.ASGITransport(app=app)
+
+    # when a body one byte over 12 MiB arrives
+    async with httpx.AsyncClient(transport=transport, base_url="http://mailsage.test") as c:
+        response = await c.post(
+            "/api/v1/smtp/configs",
+            content=b"x" * (12 * 1024 * 1024 + 1),
+            headers={**tenant.headers, "content-type": "application/json"},
+        )
+
+    # then it is refused with the code
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
 @pytest.mark.parametrize("face", FACES)
 async def test_chunked_body_over_the_limit_without_length_is_413_over_real_http(
     live_server: LiveServer, tenant: Tenant, face: str

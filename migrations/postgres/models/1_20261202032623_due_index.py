@@ -6,9 +6,9 @@ RUN_IN_TRANSACTION = True
 async def upgrade(db: BaseDBAsyncClient) -> str:
     # Written by hand (Tortoise cannot describe a partial index). The claim picks the
     # earliest due of the queued and deferred messages: without this index PostgreSQL read
-    # and sorted every one of them on every claim (8 ms a claim at 20,000 queued, growing
-    # with the queue). With it, a claim reads its rows in order and stops. SQLite's planner
-    # already stops early on the (status, next_attempt_at) index: it has no such index.
+    # and sorted every one of them on every claim, a cost that grows with the queue. With
+    # it, a claim reads its rows in order and stops. SQLite's planner already stops early
+    # on the (status, next_attempt_at) index: it has no such index.
     # While it is built (it reads the whole table once), new messages wait.
     return """
         CREATE INDEX IF NOT EXISTS "message_due" ON "message" ("next_attempt_at")

@@ -102,13 +102,6 @@ async def test_revoking_one_key_leaves_the_accounts_other_keys_working(
     assert response.status_code == 200
 
 
-async def test_graphiql_is_served_without_a_key(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql", headers={"Accept": "text/html"})
-
-    assert response.status_code == 200
-    assert "graphiql" in response.text.lower()
-
-
 async def test_key_has_prefix_and_at_least_32_bytes_of_secret(tenant: Tenant) -> None:
     prefix, key_id, secret = tenant.api_key.split("_", 2)
 

@@ -211,16 +211,3 @@ async def test_graphql_body_of_the_right_shape_is_answered_whatever_json_type(
 
     assert response.status_code == 200
     assert response.json() == {"data": {"smtpConfigs": []}}
-
-
-async def test_request_body_over_the_limit_is_a_coded_413(
-    client: httpx.AsyncClient, tenant: Tenant
-) -> None:
-    response = await client.post(
-        CONFIGS_URL,
-        content=b"x" * (12 * 1024 * 1024 + 1),
-        headers={**tenant.headers, "Content-Type": "application/json"},
-    )
-
-    assert response.status_code == 413
-    assert response.json()["error"]["code"] == "payload_too_large"

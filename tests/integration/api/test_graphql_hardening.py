@@ -188,17 +188,3 @@ async def test_websocket_with_transport_ws_and_valid_key_is_acknowledged(
 
     assert ws.subprotocol == "graphql-transport-ws"
     assert json.loads(reply)["type"] == "connection_ack"
-
-
-async def test_websocket_with_bad_key_is_closed_with_4403(
-    live_server: LiveServer, responses: ResponseLog
-) -> None:
-    async with connect(ws_url(live_server), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer ms_bad"}})
-        )
-        with pytest.raises(ConnectionClosed) as closed:
-            await ws.recv()
-
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4403

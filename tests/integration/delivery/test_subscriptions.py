@@ -135,7 +135,9 @@ async def test_another_accounts_message_id_is_not_found(
     assert message["payload"]["errors"][0]["extensions"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer ms_000000000000_nope", "Basic abc"])
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer ms_bad", "Bearer ms_000000000000_nope", "Basic abc"]
+)
 async def test_bad_key_closes_the_socket_with_4403(
     live_server: LiveServer, authorization: str | None
 ) -> None:
