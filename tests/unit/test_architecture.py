@@ -218,9 +218,6 @@ def test_errors_and_settings_import_nothing_of_ours_but_errors(module: str) -> N
     assert [n for n in ours if n != "mailsage_gql" and not n.startswith(allowed)] == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="asyncpg moves into the database layer in branch house-names"
-)
 def test_only_the_database_layer_imports_asyncpg() -> None:
     # mailsage_gql/database.py, or the mailsage_gql/database/ package if it becomes one.
     offenders = [
