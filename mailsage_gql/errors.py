@@ -7,6 +7,7 @@ MailsageError
 ├── NotFoundError               not_found
 ├── ConflictError               conflict
 ├── ValidationError             smtp_validation_failed (with .field)
+├── LeaseLostError              internal, never shown: another worker took the message
 └── SmtpError                   an SMTP outcome, classified once in mailsage_gql.smtp
     ├── SmtpAuthError                smtp_auth_error
     ├── SmtpConnectionError          smtp_connection_error
@@ -126,3 +127,12 @@ class SmtpUncertainError(SmtpError):
 
     code = "smtp_uncertain"
     provider_failure = False
+
+
+class LeaseLostError(MailsageError):
+    """Another worker took the message over (our lease expired): stop touching it. Internal:
+    the worker that meets it logs it; no client sees it, so it has no code of its own."""
+
+    def __init__(self, message_id: object) -> None:
+        super().__init__(f"the lease on message {message_id} was lost")
+        self.message_id = message_id

@@ -11,7 +11,7 @@ from tortoise import connections
 
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import connection_label
-from mailsage_gql.delivery import queue, webhook_queue
+from mailsage_gql.delivery import message_queue, webhook_queue
 from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.worker import Sender, Wakeup, new_owner_id
 from mailsage_gql.events.hub import EventHub
@@ -93,7 +93,7 @@ class Engine:
             batcher=self.batcher,
         )
         self.sender = Sender(
-            work=queue,
+            work=message_queue,
             deliver=deliverer.deliver,
             owner=self.owner,
             concurrency=concurrency or settings.worker_concurrency,
