@@ -1,8 +1,4 @@
-"""Attempt recording: a delivery attempt begun (reservation, in flight) and its outcome stored.
-
-Every state change of a message and the events that describe it commit in one transaction,
-and only while the message is still leased to the worker that records it.
-"""
+"""Attempt recording: an attempt begun (reserved, in flight), then its outcome stored."""
 
 from __future__ import annotations
 
@@ -175,6 +171,8 @@ class AttemptOutcome:
 
 @dataclass(frozen=True)
 class Reservation:
+    """begin_attempt's answer: the message is in flight through the config, or why not."""
+
     ok: bool
     reason: str | None = None  # daily_limit | minute_limit | circuit_open | None
 
@@ -472,7 +470,8 @@ async def finish_attempt(
     owner: str,
     batcher: WriteBatcher | None = None,
 ) -> None:
-    """Record an attempt's outcome with its events, in one transaction.
+    """Record an attempt's outcome with its events, in one transaction, if the message is
+    still leased to `owner`.
 
     A SENDING outcome (failover) keeps the lease, for the next config; any other ends this
     delivery run. Rows are locked usage first, then health (as begin_attempt does).
@@ -528,7 +527,8 @@ async def finish_attempt(
             )
         if outcome.breaker is Breaker.CLOSE:
             await breakers.close(sql, [attempt.config_id])
-        elif outcome.after_failure is not None:  # Breaker.COUNT_FAILURE
+        elif outcome.breaker is Breaker.COUNT_FAILURE:
+            assert outcome.after_failure is not None  # checked when the outcome was built
             await breakers.count_failure(
                 sql,
                 attempt.config_id,
