@@ -9,6 +9,7 @@ MailsageError
 ├── ValidationError             smtp_validation_failed (with .field)
 ├── UnresolvableHostError       a host name did not resolve (also an OSError); callers
 │                               translate it (SMTP: smtp_connection_error)
+├── LeaseLostError              internal, never shown: another worker took the message
 └── SmtpError                   an SMTP outcome, classified once in mailsage_gql.smtp
     ├── SmtpAuthError                smtp_auth_error
     ├── SmtpConnectionError          smtp_connection_error
@@ -136,3 +137,12 @@ class UnresolvableHostError(MailsageError, OSError):
     def __init__(self, message: str, *, host: str) -> None:
         super().__init__(message)
         self.host = host
+
+
+class LeaseLostError(MailsageError):
+    """Another worker took the message over (our lease expired): stop touching it. Internal:
+    the worker that meets it logs it; no client sees it, so it has no code of its own."""
+
+    def __init__(self, message_id: object) -> None:
+        super().__init__(f"the lease on message {message_id} was lost")
+        self.message_id = message_id

@@ -207,26 +207,33 @@ class RawSql:
         return await self.conn.execute_query_dict(query, params)
 
     def values_table(
-        self, rows: Sequence[Sequence[Any]], pg_types: Sequence[str]
+        self, rows: Sequence[Sequence[Any]], columns: Sequence[tuple[str, str]]
     ) -> tuple[str, list[Any]]:
-        """A table of `rows`, with its parameters, to join a statement to (`UPDATE ... FROM
-        <table> AS v WHERE ... = v.column1`; the columns are column1, column2, ...).
+        """A table of `rows`, with its parameters, to join a statement to: `UPDATE ... FROM
+        <table> AS v WHERE ... = v.message_id`. `columns` names each row's values in order,
+        with its PostgreSQL type: `[("message_id", "uuid"), ("sent_at", "timestamptz")]`.
+        Names and types are constants of the caller, never input.
 
-        SQLite: `(VALUES (?, ...), ...)`. PostgreSQL: one array parameter per column, of
-        `pg_types`, unnested: the statement's text is then the same for any number of rows,
-        so asyncpg prepares it once (a new text costs a second round trip to prepare); and
-        a last column `ordinal` (1, 2, ...) to keep the rows' order where it matters (an
-        INSERT ... SELECT with a join: `ORDER BY v.ordinal`)."""
+        SQLite: `(VALUES (?, ...), ...)` under the columns' names. PostgreSQL: one array
+        parameter per column, of its type, unnested: the statement's text is then the same for
+        any number of rows, so asyncpg prepares it once (a new text costs a second round trip
+        to prepare); and a last column `ordinal` (1, 2, ...) to keep the rows' order where it
+        matters (an INSERT ... SELECT with a join: `ORDER BY v.ordinal`)."""
+        for name, pg_type in columns:
+            assert name.isidentifier() and pg_type.replace(" ", "").isidentifier(), name
         if self.postgres:
-            names = ", ".join(f"column{i}" for i in range(1, len(pg_types) + 1))
-            arrays = ", ".join(f"?::{t}[]" for t in pg_types)
-            columns = [[row[i] for row in rows] for i in range(len(pg_types))]
-            # Only placeholders and the caller's type names go into the text.
+            names = ", ".join(f'"{name}"' for name, _ in columns)
+            arrays = ", ".join(f"?::{pg_type}[]" for _, pg_type in columns)
+            values = [[row[i] for row in rows] for i in range(len(columns))]
+            # Only placeholders and the caller's names and types go into the text.
             table = f"unnest({arrays}) WITH ORDINALITY AS t({names}, ordinal)"
-            return f"(SELECT * FROM {table})", columns  # noqa: S608
-        row = "(" + ", ".join("?" * len(pg_types)) + ")"
+            return f"(SELECT * FROM {table})", values  # noqa: S608
+        # SQLite names a VALUES table's columns column1, column2, ...: select them renamed.
+        names = ", ".join(f'column{i} AS "{name}"' for i, (name, _) in enumerate(columns, 1))
+        row = "(" + ", ".join("?" * len(columns)) + ")"
         values = [value for r in rows for value in r]
-        return "(VALUES " + ", ".join([row] * len(rows)) + ")", values
+        table = "(VALUES " + ", ".join([row] * len(rows)) + ")"
+        return f"(SELECT {names} FROM {table})", values  # noqa: S608
 
     def uuid(self, value: Any) -> uuid.UUID:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -27,7 +27,7 @@ Job = TypeVar("Job", bound=_HasId)
 
 
 class WorkQueue(Protocol[Job]):
-    """A leased queue: `mailsage_gql.delivery.queue` (messages) and `.webhook_queue` fit it."""
+    """A leased queue: `mailsage_gql.delivery.message_queue` and `.webhook_queue` fit it."""
 
     async def claim(
         self, *, owner: str, limit: int, now: datetime, lease: timedelta

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from cachetools import LRUCache
 
 from mailsage_gql.crypto import Keyring, UnsealError
-from mailsage_gql.delivery import policy, queue
+from mailsage_gql.delivery import attempts, breakers, policy
+from mailsage_gql.delivery.attempts import AttemptOutcome, AttemptRecord, Quota
 from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_day, utc_now
+from mailsage_gql.delivery.message_queue import Claimed
+from mailsage_gql.delivery.outbox import Event
 from mailsage_gql.delivery.rendering import MessageParts, render
 from mailsage_gql.errors import (
+    LeaseLostError,
     SmtpAuthError,
     SmtpError,
     SmtpRateLimitError,
@@ -102,13 +105,13 @@ class SmtpDeliverer:
         self.cooldown = timedelta(seconds=settings.circuit_cooldown)
         self.probe_timeout = timedelta(seconds=settings.smtp_message_timeout * 2)
 
-    async def deliver(self, message: queue.Claimed) -> None:
+    async def deliver(self, message: Claimed) -> None:
         """Try the message's configs in failover order until one accepts it; otherwise defer
         it, or fail it when it is older than the maximum age. Never raises for SMTP outcomes.
         """
         try:
             await self._deliver(message)
-        except queue.LeaseLostError:
+        except LeaseLostError:
             log.warning("lease on message %s was lost; another worker owns it now", message.id)
 
     async def _route(self, account_id: uuid.UUID, now: datetime) -> _Route:
@@ -153,7 +156,7 @@ class SmtpDeliverer:
         route = _Route(
             configs=configs,
             sent_today={uuid.UUID(str(config_id)): sent for config_id, sent in usage},
-            health=await queue.read_health(list(by_id)),
+            health=await breakers.read_health(list(by_id)),
             expires=now + ROUTE_TTL,
             day=utc_day(now),
         )
@@ -161,7 +164,7 @@ class SmtpDeliverer:
             self._routes[account_id] = route
         return route
 
-    async def _deliver(self, message: queue.Claimed) -> None:
+    async def _deliver(self, message: Claimed) -> None:
         now = utc_now()
         route = await self._route(message.account_id, now)
         configs = route.configs
@@ -194,7 +197,7 @@ class SmtpDeliverer:
             # Wait for a place at the config (four a connection) before marking the message in
             # flight: a worker that dies strands as UNCERTAIN only about what it was sending.
             async with self._slot(config) as slot:
-                reservation = await queue.begin_attempt(
+                reservation = await attempts.begin_attempt(
                     message,
                     owner=self.owner,
                     batcher=self.batcher,
@@ -230,7 +233,7 @@ class SmtpDeliverer:
             semaphore = self._slots[key] = asyncio.Semaphore(4 * config.max_connections)
         return _Slot(semaphore)
 
-    async def _attempt(self, message: queue.Claimed, config: SmtpConfig, slot: _Slot) -> Outcome:
+    async def _attempt(self, message: Claimed, config: SmtpConfig, slot: _Slot) -> Outcome:
         """One SMTP attempt through `config`; records it. Returns the outcome, whose status
         SENDING means "try the next config"."""
         started = utc_now()
@@ -286,7 +289,7 @@ class SmtpDeliverer:
 
     async def _record_success(
         self,
-        message: queue.Claimed,
+        message: Claimed,
         config: SmtpConfig,
         started: datetime,
         number: int,
@@ -297,40 +300,31 @@ class SmtpDeliverer:
         if result.refused:
             refused = ", ".join(f"{r} ({code})" for r, (code, _) in sorted(result.refused.items()))
             detail = f"{detail}; refused: {refused}"
-        await queue.finish_attempt(
-            message,
-            owner=self.owner,
-            batcher=self.batcher,
-            attempt=queue.AttemptRecord(
-                config_id=config.id,
-                number=number,
-                started_at=started,
-                ended_at=ended,
-                outcome="sent",
-                smtp_code=result.smtp_code,
-                enhanced_code=result.enhanced_code,
-                reply=result.response,
-                error_code=None,
-            ),
-            status=MessageStatus.SENT,
-            events=[
-                queue.Event(
-                    "SENT",
-                    smtp_config_id=config.id,
-                    attempt=number,
-                    smtp_code=result.smtp_code,
-                    enhanced_code=result.enhanced_code,
-                    detail=detail,
-                )
-            ],
-            release_quota=False,
-            healthy=True,
-            delivered=True,
+        attempt = AttemptRecord(
+            config_id=config.id,
+            number=number,
+            started_at=started,
+            ended_at=ended,
+            smtp_code=result.smtp_code,
+            enhanced_code=result.enhanced_code,
+            reply=result.response,
+            error_code=None,
+        )
+        sent = Event(
+            "SENT",
+            smtp_config_id=config.id,
+            attempt=number,
+            smtp_code=result.smtp_code,
+            enhanced_code=result.enhanced_code,
+            detail=detail,
+        )
+        await attempts.finish_attempt(
+            message, AttemptOutcome.sent(attempt, [sent]), owner=self.owner, batcher=self.batcher
         )
 
     async def _record_failure(
         self,
-        message: queue.Claimed,
+        message: Claimed,
         config: SmtpConfig,
         started: datetime,
         number: int,
@@ -357,60 +351,42 @@ class SmtpDeliverer:
                 quota=quota,
             )
 
-        health: Callable[[policy.Health], policy.Health] | None
+        attempt = AttemptRecord(
+            config_id=config.id,
+            number=number,
+            started_at=started,
+            ended_at=ended,
+            smtp_code=smtp_code,
+            enhanced_code=enhanced,
+            reply=exc.message,
+            error_code=exc.code,
+        )
         if smtp is None:
             if exc.field in ("host", "port"):
-                status, outcome, health, release = MessageStatus.SENDING, "failover", failed, True
+                outcome = AttemptOutcome.failover(
+                    attempt, error, after_failure=failed, quota=Quota.RELEASE
+                )
             else:
-                status, outcome, release, health = MessageStatus.FAILED, "failed", True, None
+                outcome = AttemptOutcome.failed_unsent(attempt, error)
         elif isinstance(smtp, SmtpUncertainError):
-            # Never resent; the provider may well be fine, so its breaker is left alone.
-            status, outcome, release, health = MessageStatus.UNCERTAIN, "uncertain", False, None
+            # Never resent; the provider may well be fine, so no failure is counted.
+            outcome = AttemptOutcome.uncertain(attempt, error)
         elif not smtp.provider_failure:
             # A recipient or message rejection: the provider answered, so it is healthy.
-            status, outcome, release, health = MessageStatus.FAILED, "failed", False, None
+            outcome = AttemptOutcome.rejected(attempt, error)
         else:
-            status, outcome, health = MessageStatus.SENDING, "failover", failed
-            release = smtp.stage in _NOT_REACHED or smtp.stage is None
-        events = []
-        if status != MessageStatus.SENDING:
-            events.append(
-                queue.Event(
-                    status.value,
-                    smtp_config_id=config.id,
-                    attempt=number,
-                    code=exc.code,
-                    smtp_code=smtp_code,
-                    enhanced_code=enhanced,
-                    detail=exc.message,
-                )
+            unsent = smtp.stage in _NOT_REACHED or smtp.stage is None
+            outcome = AttemptOutcome.failover(
+                attempt,
+                error,
+                after_failure=failed,
+                quota=Quota.RELEASE if unsent else Quota.KEEP,
             )
-        await queue.finish_attempt(
-            message,
-            owner=self.owner,
-            batcher=self.batcher,
-            attempt=queue.AttemptRecord(
-                config_id=config.id,
-                number=number,
-                started_at=started,
-                ended_at=ended,
-                outcome=outcome,
-                smtp_code=smtp_code,
-                enhanced_code=enhanced,
-                reply=exc.message,
-                error_code=exc.code,
-            ),
-            status=status,
-            events=events,
-            release_quota=release,
-            health=health,
-            healthy=smtp is not None and not smtp.provider_failure,
-            error=error,
-        )
-        return Outcome(status, error)
+        await attempts.finish_attempt(message, outcome, owner=self.owner, batcher=self.batcher)
+        return Outcome(outcome.status, error)
 
     async def _put_off(
-        self, message: queue.Claimed, plan: policy.Plan, last_error: tuple[str, str] | None
+        self, message: Claimed, plan: policy.Plan, last_error: tuple[str, str] | None
     ) -> None:
         """No config could take the message now: DEFERRED with backoff, or FAILED when old."""
         now = utc_now()
@@ -424,12 +400,12 @@ class SmtpDeliverer:
         if policy.expired(
             created_at=message.created_at, now=now, max_age=self.settings.max_message_age
         ):
-            await queue.end_without_attempt(
+            await attempts.end_without_attempt(
                 message,
                 owner=self.owner,
                 batcher=self.batcher,
                 status=MessageStatus.FAILED,
-                event=queue.Event("FAILED", code=last_error[0], detail=last_error[1]),
+                event=Event("FAILED", code=last_error[0], detail=last_error[1]),
                 now=now,
                 next_attempt_at=None,
                 error=last_error,
@@ -441,12 +417,12 @@ class SmtpDeliverer:
             schedule=self.settings.retry_schedule,
             available_again_at=plan.available_again_at,
         )
-        await queue.end_without_attempt(
+        await attempts.end_without_attempt(
             message,
             owner=self.owner,
             batcher=self.batcher,
             status=MessageStatus.DEFERRED,
-            event=queue.Event(
+            event=Event(
                 "DEFERRED", code=last_error[0], detail=f"{last_error[1]}; retry at {at.isoformat()}"
             ),
             now=now,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailsage_gql.crypto import Keyring, UnsealError
-from mailsage_gql.delivery import queue
+from mailsage_gql.delivery import quotas
 from mailsage_gql.delivery.clock import next_reset, utc_now
 from mailsage_gql.delivery.rendering import MessageParts, new_message_id, render
 from mailsage_gql.errors import SmtpAuthError, SmtpError, SmtpRateLimitError
@@ -51,7 +51,7 @@ async def test_config(
     recipient = v.check_email(recipient, field="recipient")
     row = await smtp_configs.require_row(account_id, config_id)
     now = utc_now()
-    if not await queue.reserve_daily(row.id, n=1, daily_limit=row.daily_limit, now=now):
+    if not await quotas.reserve_daily(row.id, n=1, daily_limit=row.daily_limit, now=now):
         raise SmtpRateLimitError(
             f"daily limit of {row.daily_limit} reached for {row.name!r}; it resets at "
             f"{next_reset(now).isoformat()}",
@@ -60,7 +60,7 @@ async def test_config(
     try:
         password = smtp_configs.open_password(row, keyring)
     except UnsealError:
-        await queue.release_daily(row.id, n=1, reserved_at=now)
+        await quotas.release_daily(row.id, n=1, reserved_at=now)
         raise SmtpAuthError(
             "the stored SMTP password cannot be opened with the configured secret keys",
             stage="auth",
@@ -98,10 +98,10 @@ async def test_config(
         )
     except SmtpError as exc:
         if exc.stage in _NOT_REACHED:
-            await queue.release_daily(row.id, n=1, reserved_at=now)
+            await quotas.release_daily(row.id, n=1, reserved_at=now)
         raise
     except Exception:
-        await queue.release_daily(row.id, n=1, reserved_at=now)
+        await quotas.release_daily(row.id, n=1, reserved_at=now)
         raise
     return SmtpTestResult(ok=True, duration_ms=result.duration_ms, smtp_response=result.response)
 

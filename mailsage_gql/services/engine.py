@@ -10,7 +10,7 @@ from datetime import timedelta
 from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import db_connection
 from mailsage_gql.database.listen import PgListener
-from mailsage_gql.delivery import queue, webhook_queue
+from mailsage_gql.delivery import message_queue, webhook_queue
 from mailsage_gql.delivery.batcher import CommitNotice, WriteBatcher
 from mailsage_gql.delivery.lease_loop import LeaseLoop, Wakeup, new_owner_id
 from mailsage_gql.delivery.smtp_deliverer import SmtpDeliverer
@@ -143,7 +143,7 @@ class Engine:
             batcher=self.batcher,
         )
         self.message_loop = LeaseLoop(
-            work=queue,
+            work=message_queue,
             deliver=deliverer.deliver,
             owner=self.owner,
             concurrency=concurrency or settings.worker_concurrency,

@@ -18,7 +18,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
-from mailsage_gql.delivery import queue
+from mailsage_gql.delivery import outbox
 from mailsage_gql.delivery.clock import utc_now
 from mailsage_gql.delivery.rendering import new_message_id
 from mailsage_gql.errors import ConflictError, MailsageError, NotFoundError, ValidationError
@@ -377,10 +377,10 @@ async def _insert(
                 for (r, payload_hash), c in zip(made, cleans, strict=True)
             ],
         )
-    await queue.insert_many_events(
+    await outbox.insert_many_events(
         sql,
         [
-            (account_id, r.id, queue.Event("QUEUED", smtp_config_id=config.id))
+            (account_id, r.id, outbox.Event("QUEUED", smtp_config_id=config.id))
             for (r, _), (_, config) in zip(made, batch, strict=True)
         ],
         now,

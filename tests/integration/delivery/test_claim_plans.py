@@ -15,7 +15,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from mailsage_gql.database import RawSql
-from mailsage_gql.delivery import queue, webhook_queue
+from mailsage_gql.delivery import message_queue, webhook_queue
 from mailsage_gql.delivery.clock import utc_now
 from mailsage_gql.models import DeliveryEvent, Message
 from mailsage_gql.services import accounts, sending, smtp_configs
@@ -99,7 +99,7 @@ async def test_a_message_claim_reads_the_due_index_not_the_table(postgres: Setti
         )
         await conn.execute_script("ANALYZE message")
 
-    reads = await claim_reads(queue.claim_statement, "message")
+    reads = await claim_reads(message_queue.claim_statement, "message")
 
     for mode, how in reads.items():
         assert "Seq Scan" not in how, mode
@@ -138,7 +138,7 @@ async def test_a_webhook_claim_reads_only_what_it_takes_from_a_backlog(postgres:
 
 
 async def test_next_due_at_is_the_earliest_queued_or_deferred(db: Settings) -> None:
-    assert await queue.next_due_at() is None
+    assert await message_queue.next_due_at() is None
     _, (done, deferred, waiting) = await queued(db, 3)
     now = utc_now().replace(microsecond=250_000)
     for message_id, status, due in (
@@ -148,4 +148,4 @@ async def test_next_due_at_is_the_earliest_queued_or_deferred(db: Settings) -> N
     ):
         await Message.filter(id=message_id).update(status=status, next_attempt_at=due)
 
-    assert await queue.next_due_at() == now + timedelta(minutes=5)
+    assert await message_queue.next_due_at() == now + timedelta(minutes=5)

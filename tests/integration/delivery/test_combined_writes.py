@@ -11,9 +11,18 @@ from datetime import timedelta
 
 import pytest
 
-from mailsage_gql.delivery import queue
+from mailsage_gql.delivery import message_queue
+from mailsage_gql.delivery.attempts import (
+    AttemptOutcome,
+    AttemptRecord,
+    Reservation,
+    begin_attempt,
+    finish_attempt,
+)
 from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_day, utc_now
+from mailsage_gql.delivery.outbox import Event
+from mailsage_gql.errors import LeaseLostError
 from mailsage_gql.models import DeliveryAttempt, DeliveryEvent, Message, MessageStatus, SmtpUsage
 from mailsage_gql.services import accounts, sending, smtp_configs
 from mailsage_gql.services.secrets import load_keyring
@@ -37,7 +46,7 @@ async def claimed(settings: Settings, count: int) -> tuple[list[Message], uuid.U
     )
     items = [{"to": [f"r{i}@example.org"], "subject": f"m{i}", "text": "x"} for i in range(count)]
     await sending.send_batch(account.id, items, settings=settings, notify=nothing)
-    messages = await queue.claim(owner=OWNER, limit=count, now=utc_now(), lease=LEASE)
+    messages = await message_queue.claim(owner=OWNER, limit=count, now=utc_now(), lease=LEASE)
     assert len(messages) == count
     return messages, uuid.UUID(str(config.id))
 
@@ -53,10 +62,10 @@ async def begin_all(
     *,
     daily_limit: int,
     failover_from: uuid.UUID | None = None,
-) -> list[queue.Reservation | BaseException]:
+) -> list[Reservation | BaseException]:
     return await asyncio.gather(
         *(
-            queue.begin_attempt(
+            begin_attempt(
                 m,
                 owner=OWNER,
                 config_id=config_id,
@@ -96,9 +105,9 @@ async def test_a_lost_lease_in_a_combined_begin_refuses_only_its_own_message(
 
     # then they shared one flush, the stolen one alone was refused, and nothing of it was kept
     assert (batcher.flushes, batcher.operations) == (1, 6)
-    assert isinstance(results[2], queue.LeaseLostError)
+    assert isinstance(results[2], LeaseLostError)
     others = [r for i, r in enumerate(results) if i != 2]
-    assert others == [queue.Reservation(True)] * 5
+    assert others == [Reservation(True)] * 5
     assert await sent_today(config_id) == 5
     for i, message in enumerate(messages):
         row = await Message.get(id=message.id)
@@ -116,7 +125,7 @@ async def test_a_combined_begin_meets_the_daily_limit_exactly(db: Settings) -> N
     results = await begin_all(batcher, messages, config_id, daily_limit=3)
 
     # then exactly three got places, in arrival order, and the day counts three
-    assert results == [queue.Reservation(True)] * 3 + [queue.Reservation(False, "daily_limit")] * 2
+    assert results == [Reservation(True)] * 3 + [Reservation(False, "daily_limit")] * 2
     assert await sent_today(config_id) == 3
     assert [await events(m, "SENDING") for m in messages] == [1, 1, 1, 0, 0]
 
@@ -128,7 +137,7 @@ async def test_a_lost_lease_in_a_combined_finish_refuses_only_its_own_message(
     messages, config_id = await claimed(db, 4)
     batcher = WriteBatcher()
     assert all(
-        r == queue.Reservation(True)
+        r == Reservation(True)
         for r in await begin_all(batcher, messages, config_id, daily_limit=100)
     )
     await steal(messages[1])
@@ -136,16 +145,14 @@ async def test_a_lost_lease_in_a_combined_finish_refuses_only_its_own_message(
     # when all four record a delivery together
     async def finish(message: Message) -> None:
         now = utc_now()
-        await queue.finish_attempt(
+        await finish_attempt(
             message,
+            AttemptOutcome.sent(
+                AttemptRecord(config_id, 1, now, now, 250, "2.0.0", "ok", None),
+                [Event("SENT", smtp_config_id=config_id, attempt=1, smtp_code=250)],
+            ),
             owner=OWNER,
             batcher=batcher,
-            attempt=queue.AttemptRecord(config_id, 1, now, now, "sent", 250, "2.0.0", "ok", None),
-            status=MessageStatus.SENT,
-            events=[queue.Event("SENT", smtp_config_id=config_id, attempt=1, smtp_code=250)],
-            release_quota=False,
-            healthy=True,
-            delivered=True,
         )
 
     flushes = batcher.flushes
@@ -153,7 +160,7 @@ async def test_a_lost_lease_in_a_combined_finish_refuses_only_its_own_message(
 
     # then one flush recorded three, and the stolen one has no attempt, event or SENT status
     assert batcher.flushes == flushes + 1
-    assert isinstance(results[1], queue.LeaseLostError)
+    assert isinstance(results[1], LeaseLostError)
     assert [r for i, r in enumerate(results) if i != 1] == [None] * 3
     for i, message in enumerate(messages):
         row = await Message.get(id=message.id)
@@ -174,15 +181,13 @@ async def test_a_combined_finish_without_a_batcher_commits_alone(db: Settings, c
     # when each records its delivery in its own transaction
     for message in messages:
         now = utc_now()
-        await queue.finish_attempt(
+        await finish_attempt(
             message,
+            AttemptOutcome.sent(
+                AttemptRecord(config_id, 1, now, now, 250, None, "ok", None),
+                [Event("SENT", smtp_config_id=config_id, attempt=1)],
+            ),
             owner=OWNER,
-            attempt=queue.AttemptRecord(config_id, 1, now, now, "sent", 250, None, "ok", None),
-            status=MessageStatus.SENT,
-            events=[queue.Event("SENT", smtp_config_id=config_id, attempt=1)],
-            release_quota=False,
-            healthy=True,
-            delivered=True,
         )
 
     # then every one is SENT with its attempt
@@ -200,7 +205,7 @@ async def test_combined_events_keep_their_order_within_a_message(db: Settings) -
     results = await begin_all(batcher, messages, config_id, daily_limit=100, failover_from=previous)
 
     # then each message's FAILOVER event comes before its SENDING event (ids in order)
-    assert results == [queue.Reservation(True)] * 3
+    assert results == [Reservation(True)] * 3
     assert batcher.flushes == 1
     for message in messages:
         events = await DeliveryEvent.filter(message_id=message.id).order_by("id")

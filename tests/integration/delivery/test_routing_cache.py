@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mailsage_gql.delivery import queue
+from mailsage_gql.delivery import breakers
 from mailsage_gql.delivery.batcher import WriteBatcher
 from mailsage_gql.delivery.clock import utc_now
 from mailsage_gql.delivery.smtp_deliverer import SmtpDeliverer
@@ -23,14 +23,14 @@ from mailsage_gql.smtp import SmtpPoolRegistry
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts routing reads (each reads the breaker states once), slowed so they overlap."""
     calls: list[int] = []
-    original = queue.read_health
+    original = breakers.read_health
 
     async def counted(config_ids: Any) -> Any:
         calls.append(1)
         await asyncio.sleep(0.05)
         return await original(config_ids)
 
-    monkeypatch.setattr(queue, "read_health", counted)
+    monkeypatch.setattr(breakers, "read_health", counted)
     return calls
 
 
