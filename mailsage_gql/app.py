@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from mailsage_gql import database
+from mailsage_gql.delivery.clock import SYSTEM_CLOCK, Clock
 from mailsage_gql.errors import MailsageError
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
@@ -58,13 +59,17 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    settings: Settings, *, own_database: bool = True, run_sender: bool | None = None
+    settings: Settings,
+    *,
+    own_database: bool = True,
+    run_sender: bool | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Starlette:
     """The ASGI app. Loads the keyring first so a missing key refuses to start, clearly.
 
     `own_database=False` when the caller has opened the ORM already and keeps it open
     (an embedding process, the test suite). `run_sender` (default: settings.serve_sender)
-    runs a sender in this process for the app's lifetime.
+    runs a sender in this process for the app's lifetime; `clock` is the time it decides by.
 
     :raises ConfigurationError: settings that cannot work.
     """
@@ -97,7 +102,7 @@ def create_app(
                 await listener.start()
                 stack.push_async_callback(listener.stop)
             if sending:
-                engine = Engine(settings=settings, keyring=keyring, signal=signal)
+                engine = Engine(settings=settings, keyring=keyring, signal=signal, clock=clock)
                 await engine.start()
                 stack.push_async_callback(engine.stop)
             yield

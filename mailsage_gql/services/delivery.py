@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from mailsage_gql.crypto import Keyring, UnsealError
 from mailsage_gql.delivery import policy, queue
 from mailsage_gql.delivery.batcher import WriteBatcher
-from mailsage_gql.delivery.clock import utc_day, utc_now
+from mailsage_gql.delivery.clock import SYSTEM_CLOCK, Clock, utc_day
 from mailsage_gql.delivery.rendering import MessageParts, render
 from mailsage_gql.errors import (
     SmtpAuthError,
@@ -82,8 +82,11 @@ class Deliverer:
         pools: SmtpPoolRegistry,
         owner: str,
         batcher: WriteBatcher,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings = settings
+        #: Every instant a delivery decides by (breaker, limits, routing snapshot, backoff).
+        self.clock = clock
         #: Every queue write goes through it: group commit, events announced per commit.
         self.batcher = batcher
         self._routes: dict[uuid.UUID, _Route] = {}
@@ -160,7 +163,7 @@ class Deliverer:
         return route
 
     async def _deliver(self, message: queue.Claimed) -> None:
-        now = utc_now()
+        now = self.clock.now()
         route = await self._route(message.account_id, now)
         configs = route.configs
         by_id = {c.id: c for c in configs}
@@ -202,7 +205,7 @@ class Deliverer:
                     probe=probe,
                     probe_timeout=self.probe_timeout,
                     failover_from=previous,
-                    now=utc_now(),
+                    now=self.clock.now(),
                 )
                 if not reservation.ok:
                     # Another worker took the last places since the plan was read.
@@ -215,7 +218,7 @@ class Deliverer:
             last_error = outcome.error
             previous = config_id
         if refused:
-            plan = policy.refused_at_reservation(plan, refused, now=utc_now())
+            plan = policy.refused_at_reservation(plan, refused, now=self.clock.now())
         await self._put_off(message, plan, last_error)
 
     def _slot(self, config: SmtpConfig) -> _Slot:
@@ -231,7 +234,7 @@ class Deliverer:
     async def _attempt(self, message: queue.Claimed, config: SmtpConfig, slot: _Slot) -> Outcome:
         """One SMTP attempt through `config`; records it. Returns the outcome, whose status
         SENDING means "try the next config"."""
-        started = utc_now()
+        started = self.clock.now()
         number = message.attempt_count
         try:
             password = open_password(config, self.keyring)
@@ -290,7 +293,7 @@ class Deliverer:
         number: int,
         result: SendResult,
     ) -> None:
-        ended = utc_now()
+        ended = self.clock.now()
         detail = result.response
         if result.refused:
             refused = ", ".join(f"{r} ({code})" for r, (code, _) in sorted(result.refused.items()))
@@ -338,7 +341,7 @@ class Deliverer:
         the host policy refusing the config's host (field host: try the next config), or an
         address that cannot go on an SMTP command line (the message fails)."""
         self._forget_route(message.account_id)  # re-read breaker states next time
-        ended = utc_now()
+        ended = self.clock.now()
         error = (exc.code, exc.message)
         smtp = exc if isinstance(exc, SmtpError) else None
         smtp_code = smtp.smtp_code if smtp else None
@@ -411,7 +414,7 @@ class Deliverer:
         self, message: queue.Claimed, plan: policy.Plan, last_error: tuple[str, str] | None
     ) -> None:
         """No config could take the message now: DEFERRED with backoff, or FAILED when old."""
-        now = utc_now()
+        now = self.clock.now()
         if last_error is None:
             reasons = ", ".join(sorted({reason.value for _, reason in plan.skipped}))
             last_error = (

@@ -13,6 +13,7 @@ from mailsage_gql.crypto import Keyring
 from mailsage_gql.database import connection_label
 from mailsage_gql.delivery import queue, webhook_queue
 from mailsage_gql.delivery.batcher import WriteBatcher
+from mailsage_gql.delivery.clock import SYSTEM_CLOCK, Clock
 from mailsage_gql.delivery.worker import Sender, Wakeup, new_owner_id
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.events.pg_listen import PgListener, asyncpg_dsn
@@ -75,7 +76,9 @@ class Engine:
         keyring: Keyring,
         signal: QueueSignal,
         concurrency: int | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        """`clock`: the time the SMTP deliverer decides by (a test moves it)."""
         self.settings = settings
         self.signal = signal
         self.owner = new_owner_id()
@@ -91,6 +94,7 @@ class Engine:
             pools=self.pools,
             owner=self.owner,
             batcher=self.batcher,
+            clock=clock,
         )
         self.sender = Sender(
             work=queue,
