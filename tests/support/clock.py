@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 
 class ManualClock:
     """States: following the wall clock (plus the offset `advance` built up), or frozen at an
@@ -26,3 +28,9 @@ class ManualClock:
 
     def freeze(self, at: datetime) -> None:
         self._frozen = at.astimezone(UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The time an engine's deliverer decides by: the wall clock until a test moves it."""
+    return ManualClock()

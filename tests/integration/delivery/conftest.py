@@ -34,12 +34,6 @@ def settings(db: Settings, smtp_ca_file: str) -> Settings:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    """The time the engine's deliverer decides by: the wall clock until a test moves it."""
-    return ManualClock()
-
-
-@pytest.fixture
 async def engine(app: Starlette, settings: Settings, clock: ManualClock) -> AsyncIterator[Engine]:
     """A sender in this process, woken by the app's enqueues (like `mailsage serve`)."""
     resources: Resources = app.state.resources
