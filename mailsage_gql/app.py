@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from mailsage_gql import database
+from mailsage_gql.delivery.clock import SYSTEM_CLOCK, Clock
 from mailsage_gql.errors import MailsageError
 from mailsage_gql.events.hub import EventHub
 from mailsage_gql.graphql.view import MailsageGraphQL
@@ -56,13 +57,18 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    settings: Settings, *, own_database: bool = True, run_sender: bool | None = None
+    settings: Settings,
+    *,
+    own_database: bool = True,
+    run_sender: bool | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Starlette:
     """The ASGI app. Loads the keyring first so a missing key refuses to start, clearly.
 
     `own_database=False` when the caller has opened the ORM already and keeps it open
     (an embedding process, the test suite). `run_sender` (default: settings.serve_sender)
-    runs the lease loops (an Engine) in this process for the app's lifetime.
+    runs the lease loops (an Engine) in this process for the app's lifetime; `clock` is the
+    time its SMTP deliverer decides by.
 
     :raises ConfigurationError: settings that cannot work.
     """
@@ -91,7 +97,7 @@ def create_app(
             await wakeups.start()  # this process's one LISTEN connection (PostgreSQL)
             stack.push_async_callback(wakeups.stop)
             if sending:
-                engine = Engine(settings=settings, keyring=keyring, wakeups=wakeups)
+                engine = Engine(settings=settings, keyring=keyring, wakeups=wakeups, clock=clock)
                 await engine.start()
                 stack.push_async_callback(engine.stop)
             yield

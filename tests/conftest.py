@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.support.api",
     "tests.support.smtp_sink",
     "tests.support.webhook_receiver",
+    "tests.support.clock",
 ]

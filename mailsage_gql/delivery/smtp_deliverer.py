@@ -14,7 +14,7 @@ from mailsage_gql.crypto import Keyring, UnsealError
 from mailsage_gql.delivery import attempts, breakers, policy
 from mailsage_gql.delivery.attempts import AttemptOutcome, AttemptRecord, Quota
 from mailsage_gql.delivery.batcher import WriteBatcher
-from mailsage_gql.delivery.clock import utc_day, utc_now
+from mailsage_gql.delivery.clock import SYSTEM_CLOCK, Clock, utc_day
 from mailsage_gql.delivery.message_queue import Claimed
 from mailsage_gql.delivery.outbox import Event
 from mailsage_gql.delivery.rendering import MessageParts, render
@@ -89,8 +89,11 @@ class SmtpDeliverer:
         pools: SmtpPoolRegistry,
         owner: str,
         batcher: WriteBatcher,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings = settings
+        #: Every instant a delivery decides by (breaker, limits, routing snapshot, backoff).
+        self.clock = clock
         #: Every queue write goes through it: group commit, events announced per commit.
         self.batcher = batcher
         self._routes: LRUCache[uuid.UUID, _Route] = LRUCache(maxsize=ROUTE_CACHE_SIZE)
@@ -165,7 +168,7 @@ class SmtpDeliverer:
         return route
 
     async def _deliver(self, message: Claimed) -> None:
-        now = utc_now()
+        now = self.clock.now()
         route = await self._route(message.account_id, now)
         configs = route.configs
         by_id = {c.id: c for c in configs}
@@ -207,7 +210,7 @@ class SmtpDeliverer:
                     probe=probe,
                     probe_timeout=self.probe_timeout,
                     failover_from=previous,
-                    now=utc_now(),
+                    now=self.clock.now(),
                 )
                 if not reservation.ok:
                     # Another worker took the last places since the plan was read.
@@ -220,7 +223,7 @@ class SmtpDeliverer:
             last_error = outcome.error
             previous = config_id
         if refused:
-            plan = policy.refused_at_reservation(plan, refused, now=utc_now())
+            plan = policy.refused_at_reservation(plan, refused, now=self.clock.now())
         await self._put_off(message, plan, last_error)
 
     def _slot(self, config: SmtpConfig) -> _Slot:
@@ -236,7 +239,7 @@ class SmtpDeliverer:
     async def _attempt(self, message: Claimed, config: SmtpConfig, slot: _Slot) -> Outcome:
         """One SMTP attempt through `config`; records it. Returns the outcome, whose status
         SENDING means "try the next config"."""
-        started = utc_now()
+        started = self.clock.now()
         number = message.attempt_count
         try:
             password = open_password(config, self.keyring)
@@ -295,7 +298,7 @@ class SmtpDeliverer:
         number: int,
         result: SendResult,
     ) -> None:
-        ended = utc_now()
+        ended = self.clock.now()
         detail = result.response
         if result.refused:
             refused = ", ".join(f"{r} ({code})" for r, (code, _) in sorted(result.refused.items()))
@@ -334,7 +337,7 @@ class SmtpDeliverer:
         the host policy refusing the config's host (field host: try the next config), or an
         address that cannot go on an SMTP command line (the message fails)."""
         self._forget_route(message.account_id)  # re-read breaker states next time
-        ended = utc_now()
+        ended = self.clock.now()
         error = (exc.code, exc.message)
         smtp = exc if isinstance(exc, SmtpError) else None
         smtp_code = smtp.smtp_code if smtp else None
@@ -389,7 +392,7 @@ class SmtpDeliverer:
         self, message: Claimed, plan: policy.Plan, last_error: tuple[str, str] | None
     ) -> None:
         """No config could take the message now: DEFERRED with backoff, or FAILED when old."""
-        now = utc_now()
+        now = self.clock.now()
         if last_error is None:
             reasons = ", ".join(sorted({reason.value for _, reason in plan.skipped}))
             last_error = (

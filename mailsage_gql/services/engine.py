@@ -12,6 +12,7 @@ from mailsage_gql.database import db_connection
 from mailsage_gql.database.listen import PgListener
 from mailsage_gql.delivery import message_queue, webhook_queue
 from mailsage_gql.delivery.batcher import CommitNotice, WriteBatcher
+from mailsage_gql.delivery.clock import SYSTEM_CLOCK, Clock
 from mailsage_gql.delivery.lease_loop import LeaseLoop, Wakeup, new_owner_id
 from mailsage_gql.delivery.smtp_deliverer import SmtpDeliverer
 from mailsage_gql.delivery.webhook_deliverer import WebhookDeliverer
@@ -126,7 +127,9 @@ class Engine:
         keyring: Keyring,
         wakeups: Wakeups,
         concurrency: int | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        """`clock`: the time the SMTP deliverer decides by (a test moves it)."""
         self.settings = settings
         self.wakeups = wakeups
         self.owner = new_owner_id()
@@ -141,6 +144,7 @@ class Engine:
             pools=self.pools,
             owner=self.owner,
             batcher=self.batcher,
+            clock=clock,
         )
         self.message_loop = LeaseLoop(
             work=message_queue,

@@ -4,7 +4,6 @@ databases of their own; rows are read with plain SQL (tests.support.cli.fetch)."
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +17,7 @@ from mailsage_gql.settings import Settings
 from tests.support.cli import fetch
 from tests.support.databases import SECRET_KEY, drop_pg_database, new_database_url
 from tests.support.processes import ServerProcess, serve_env
+from tests.support.waiting import eventually
 from tests.support.workers import WorkerPool
 
 SETTLED = ("SENT", "FAILED", "UNCERTAIN")
@@ -120,16 +120,15 @@ async def wait_for_settled(
 ) -> collections.Counter[str]:
     """Poll until `count` messages are SENT, FAILED or UNCERTAIN; fails after `timeout` with
     the counts and the processes' logs."""
-    counts: collections.Counter[str] = collections.Counter()
     try:
-        async with asyncio.timeout(timeout):
-            while True:
-                counts = await status_counts(database_url)
-                if sum(counts[s] for s in SETTLED) >= count:
-                    return counts
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        raise AssertionError(f"not settled after {timeout}s: {dict(counts)}\n{logs()}") from None
+        return await eventually(
+            lambda: status_counts(database_url),
+            lambda counts: sum(counts[s] for s in SETTLED) >= count,
+            timeout=timeout,
+            what=f"{count} messages settled",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{logs()}") from None
 
 
 async def message_ids_by_status(database_url: str) -> dict[str, list[str]]:

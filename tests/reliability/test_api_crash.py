@@ -4,7 +4,6 @@ answer means a commit, never a promise held in memory."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from tests.reliability.conftest import ServerFactory, api_client, env_int, relay_config
 from tests.support.processes import prepare_database, process_env
 from tests.support.smtp_sink import SinkFactory
+from tests.support.waiting import eventually
 
 #: Crash-and-restart rounds of the embedded server (each costs a process start, ~2 s).
 ROUNDS = env_int("MAILSAGE_CAMPAIGN_API_ROUNDS", 3)
@@ -35,14 +35,19 @@ async def final_state(
     client: httpx.AsyncClient, message_id: str, *, timeout: float = 8.0
 ) -> dict[str, Any]:
     """Poll GET /api/v1/emails/{id} until SENT, FAILED or UNCERTAIN; fails after `timeout`."""
-    async with asyncio.timeout(timeout):
-        while True:
-            response = await client.get(f"/api/v1/emails/{message_id}")
-            assert response.status_code == 200, response.text
-            message: dict[str, Any] = response.json()
-            if message["status"] in {"SENT", "FAILED", "UNCERTAIN"}:
-                return message
-            await asyncio.sleep(0.05)
+
+    async def read() -> dict[str, Any]:
+        response = await client.get(f"/api/v1/emails/{message_id}")
+        assert response.status_code == 200, response.text
+        message: dict[str, Any] = response.json()
+        return message
+
+    return await eventually(
+        read,
+        lambda m: m["status"] in {"SENT", "FAILED", "UNCERTAIN"},
+        timeout=timeout,
+        what="the message settled",
+    )
 
 
 async def test_api_only_server_killed_after_answering_keeps_the_message_queued(

@@ -11,7 +11,6 @@ smtp_message_rejected; a lost or late reply to the final dot is UNCERTAIN (never
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import Any, NamedTuple
 
@@ -19,19 +18,11 @@ import pytest
 
 from mailsage_gql.models import DeliveryEvent
 from mailsage_gql.settings import Settings
-from tests.integration.delivery.conftest import create_config, send, sink_config
+from tests.integration.delivery.conftest import create_config, send, settled, sink_config
 from tests.integration.delivery.conftest import engine as engine  # the in-process sender
 from tests.support.api import GraphQL, Tenant
 from tests.support.smtp_sink import SinkFactory
 
-MESSAGE = """
-query($id: ID!) {
-  message(id: $id) {
-    status rfcMessageId lastError { code }
-    attempts { smtpConfigId outcome errorCode smtpCode enhancedCode }
-  }
-}
-"""
 TIMEOUT = 0.5  # connect (greeting included) and per-command timeouts
 STALL = 1.5  # how long a slow sink keeps quiet: beyond every timeout
 CREDENTIALS = {"auth": ("mailer", "right")}
@@ -110,17 +101,6 @@ def settings(db: Settings, smtp_ca_file: str) -> Settings:
         lease_seconds=10.0,
         retry_schedule=(60.0, 300.0),
     )
-
-
-async def settled(gql: GraphQL, tenant: Tenant, message_id: str) -> dict[str, Any]:
-    """Poll until the engine is done with the message (for now); fails after 10 s."""
-    async with asyncio.timeout(10):
-        while True:
-            body = await gql(MESSAGE, {"id": message_id}, tenant=tenant)
-            message: dict[str, Any] = body["data"]["message"]
-            if message["status"] in {"SENT", DEFERRED, FAILED, UNCERTAIN}:
-                return message
-            await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize("phase", list(PHASES.values()), ids=list(PHASES))

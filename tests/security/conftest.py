@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from tests.support.api import GraphQL, Tenant
 from tests.support.configs import error_of
 from tests.support.recording import new_password
 from tests.support.smtp_sink import SinkFactory
+from tests.support.waiting import eventually
 from tests.support.webhook_receiver import WebhookReceiver
 
 
@@ -157,18 +157,20 @@ async def victim(
         webhook_id=hook["webhook"]["id"],
         markers=("Victim", "victim", webhook_receiver.url),
     )
+
     # Settle: the message is SENT and its webhook delivery SUCCEEDED, so A's state is stable.
-    async with asyncio.timeout(15):
-        while True:
-            state = await victim_state(gql, result)
-            deliveries = state["webhookDeliveries"]["edges"]
-            if (
-                state["messages"]["edges"][0]["node"]["status"] == "SENT"
-                and deliveries
-                and deliveries[0]["node"]["status"] == "SUCCEEDED"
-            ):
-                return result
-            await asyncio.sleep(0.05)
+    def stable(state: dict[str, Any]) -> bool:
+        deliveries = state["webhookDeliveries"]["edges"]
+        return bool(
+            state["messages"]["edges"][0]["node"]["status"] == "SENT"
+            and deliveries
+            and deliveries[0]["node"]["status"] == "SUCCEEDED"
+        )
+
+    await eventually(
+        lambda: victim_state(gql, result), stable, timeout=15, what="A's message and webhook done"
+    )
+    return result
 
 
 def coded(body: dict[str, Any]) -> str:

@@ -266,7 +266,9 @@ async def policy(request: pytest.FixtureRequest, settings: Settings) -> AsyncIte
 async def policy_engine(policy: Policy) -> AsyncIterator[Engine]:
     """A sender in this process with the policy app's settings, woken by its enqueues."""
     resources: Resources = policy.app.state.resources
-    engine = Engine(settings=resources.settings, keyring=resources.keyring, signal=resources.signal)
+    engine = Engine(
+        settings=resources.settings, keyring=resources.keyring, wakeups=resources.wakeups
+    )
     await engine.start()
     yield engine
     await engine.stop()

@@ -16,6 +16,7 @@ from mailsage_gql.app import create_app
 from mailsage_gql.services import accounts
 from mailsage_gql.settings import Settings
 from tests.support import secret_audit
+from tests.support.waiting import eventually
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,10 +75,13 @@ async def start_live_server(app: Starlette) -> tuple[LiveServer, asyncio.Task[No
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    async def started() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+            task.result()  # it stopped before listening: raise what stopped it
+        return bool(server.started)
+
+    await eventually(started, bool, timeout=10, what="uvicorn listening")
     port = server.servers[0].sockets[0].getsockname()[1]
     return LiveServer(url=f"http://127.0.0.1:{port}", server=server), task
 

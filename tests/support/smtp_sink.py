@@ -21,6 +21,8 @@ import trustme
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from tests.support.waiting import eventually
+
 TlsMode = Literal["none", "starttls", "implicit"]
 Fault = Literal[
     "refuse",  # nothing listens on the port
@@ -537,10 +539,13 @@ class SinkProcess:
 
     async def wait_for_records(self, count: int, *, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Poll the record file until it holds `count` messages; fails after `timeout`."""
-        async with asyncio.timeout(timeout):
-            while len(records := self.records()) < count:
-                await asyncio.sleep(0.02)
-        return records
+
+        async def read() -> list[dict[str, Any]]:
+            return self.records()
+
+        return await eventually(
+            read, lambda r: len(r) >= count, timeout=timeout, what=f"{count} recorded messages"
+        )
 
     async def stop(self) -> None:
         if self.process.returncode is None:

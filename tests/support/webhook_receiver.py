@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.support.api import start_live_server
+from tests.support.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,15 @@ class WebhookReceiver:
     headers: dict[str, str] = field(default_factory=dict)
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        async with asyncio.timeout(timeout):
-            while len(self.received) < count:
-                await asyncio.sleep(0.02)
-        return self.received
+        """The requests once there are `count`: what the receiver saw, not what the sender
+        recorded (wait for the delivery's state for that)."""
+
+        async def read() -> list[Received]:
+            return self.received
+
+        return await eventually(
+            read, lambda r: len(r) >= count, timeout=timeout, what=f"{count} webhook requests"
+        )
 
 
 def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> list[bool]:

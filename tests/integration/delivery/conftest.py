@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Set
 from typing import Any
 
 import pytest
@@ -14,7 +13,9 @@ from mailsage_gql.services.engine import Engine
 from mailsage_gql.services.resources import Resources
 from mailsage_gql.settings import Settings
 from tests.support.api import GraphQL, Tenant
+from tests.support.clock import ManualClock
 from tests.support.smtp_sink import SmtpSink
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -33,10 +34,12 @@ def settings(db: Settings, smtp_ca_file: str) -> Settings:
 
 
 @pytest.fixture
-async def engine(app: Starlette, settings: Settings) -> AsyncIterator[Engine]:
+async def engine(app: Starlette, settings: Settings, clock: ManualClock) -> AsyncIterator[Engine]:
     """A sender in this process, woken by the app's enqueues (like `mailsage serve`)."""
     resources: Resources = app.state.resources
-    engine = Engine(settings=settings, keyring=resources.keyring, wakeups=resources.wakeups)
+    engine = Engine(
+        settings=settings, keyring=resources.keyring, wakeups=resources.wakeups, clock=clock
+    )
     await engine.start()
     yield engine
     await engine.stop()
@@ -51,7 +54,7 @@ mutation($input: SendEmailInput!) { sendEmail(input: $input) { id status } }
 MESSAGE = """
 query($id: ID!) {
   message(id: $id) {
-    id status from to subject smtpConfigId rfcMessageId
+    id status from to subject smtpConfigId rfcMessageId nextAttemptAt
     lastError { code message }
     attempts { number smtpConfigId outcome smtpCode enhancedCode errorCode reply }
   }
@@ -89,17 +92,29 @@ async def send(gql: GraphQL, tenant: Tenant, **fields: Any) -> str:
     return message_id
 
 
+#: Where the engine is done with a message (for now): the states a test then asserts on.
+SETTLED = frozenset({"SENT", "FAILED", "DEFERRED", "UNCERTAIN"})
+
+
 async def wait_for_status(
-    gql: GraphQL, tenant: Tenant, message_id: str, statuses: set[str], timeout: float = 10.0
+    gql: GraphQL, tenant: Tenant, message_id: str, statuses: Set[str], timeout: float = 10.0
 ) -> dict[str, Any]:
     """Poll the message until its status is one of `statuses`; fails after `timeout`."""
-    async with asyncio.timeout(timeout):
-        while True:
-            body = await gql(MESSAGE, {"id": message_id}, tenant=tenant)
-            message: dict[str, Any] = body["data"]["message"]
-            if message["status"] in statuses:
-                return message
-            await asyncio.sleep(0.05)
+
+    async def read() -> dict[str, Any]:
+        message: dict[str, Any] = (await gql(MESSAGE, {"id": message_id}, tenant=tenant))["data"][
+            "message"
+        ]
+        return message
+
+    return await eventually(
+        read, lambda m: m["status"] in statuses, timeout=timeout, what=f"status in {statuses}"
+    )
+
+
+async def settled(gql: GraphQL, tenant: Tenant, message_id: str) -> dict[str, Any]:
+    """The message once the engine is done with it (for now); fails after 10 s."""
+    return await wait_for_status(gql, tenant, message_id, SETTLED)
 
 
 Poll = Callable[..., Awaitable[dict[str, Any]]]

@@ -5,10 +5,8 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +18,7 @@ from mailsage_gql.models import DeliveryEvent, ProviderHealth
 from mailsage_gql.services import smtp_configs
 from mailsage_gql.services.engine import Engine
 from mailsage_gql.settings import Settings
-from tests.integration.delivery.conftest import create_config, sink_config
+from tests.integration.delivery.conftest import create_config, settled, sink_config
 from tests.integration.delivery.conftest import send as send_message
 from tests.support.api import GraphQL, Tenant
 from tests.support.smtp_sink import SinkFactory, SmtpSink
@@ -38,18 +36,6 @@ TEST = """
 mutation($id: ID!, $to: String!) { testSmtpConfig(id: $id, recipient: $to) { ok } }
 """
 USAGE = "query($id: ID!) { smtpConfig(id: $id) { sentToday } }"
-SETTLED = {"SENT", "FAILED", "DEFERRED", "UNCERTAIN"}
-
-
-async def settled(gql: GraphQL, tenant: Tenant, message_id: str) -> dict[str, Any]:
-    """Poll the message until the engine is done with it (for now); fails after 10 s."""
-    async with asyncio.timeout(10):
-        while True:
-            body = await gql(MESSAGE, {"id": message_id}, tenant=tenant)
-            message: dict[str, Any] = body["data"]["message"]
-            if message["status"] in SETTLED:
-                return message
-            await asyncio.sleep(0.05)
 
 
 def attempts(message: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -63,15 +49,6 @@ async def event_story(message_id: str) -> list[tuple[str, str | None]]:
     """The message's delivery events in the order they were stored: (type, code)."""
     rows = await DeliveryEvent.filter(message_id=message_id).order_by("id").values("type", "code")
     return [(r["type"], r["code"]) for r in rows]
-
-
-async def holds_for(seconds: float, condition: Callable[[], Any]) -> None:
-    """Check `condition` over a whole window (for things that must NOT happen)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while loop.time() < end:
-        assert await condition()
-        await asyncio.sleep(0.05)
 
 
 async def two_providers(
@@ -314,22 +291,24 @@ class TestUncertain:
         message_id = await send_message(gql, tenant)
         await settled(gql, tenant, message_id)
 
-        # when two lease times pass with the sender running (and lease recovery with it)
-        async def untouched() -> bool:
-            message = (await gql(MESSAGE, {"id": message_id}, tenant=tenant))["data"]["message"]
-            return (
-                message["status"] == "UNCERTAIN"
-                and len(message["attempts"]) == 1
-                and len(first.messages) == 1
-                and backup.messages == []
-            )
+        # when lease recovery runs two lease times later, and a claim looks for work then
+        work = engine.message_loop.work
+        later = utc_now() + 2 * engine.message_loop.lease
+        recovered = await work.recover_expired_leases(now=later)
+        claimed = await work.claim(
+            owner="test", limit=10, now=later, lease=engine.message_loop.lease
+        )
 
-        await holds_for(1.8, untouched)
+        # then neither touches it: it stays UNCERTAIN with its one attempt
+        assert (recovered, claimed) == ((0, 0), [])
+        message = (await gql(MESSAGE, {"id": message_id}, tenant=tenant))["data"]["message"]
+        assert (message["status"], len(message["attempts"])) == ("UNCERTAIN", 1)
 
-        # then it was received exactly once, and the sender was alive all along
-        later = await settled(gql, tenant, await send_message(gql, tenant, subject="later"))
-        assert later["status"] == "SENT"
+        # and the running sender, alive all along, never sent it again
+        alive = await settled(gql, tenant, await send_message(gql, tenant, subject="later"))
+        assert alive["status"] == "SENT"
         assert [m.subject for m in first.messages] == ["Hello", "later"]
+        assert backup.messages == []
 
 
 # -- private hosts refused when the setting is off --------------------------------------------

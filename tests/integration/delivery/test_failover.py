@@ -3,23 +3,14 @@ the primary's shared circuit breaker opens, then closes again after a successful
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
+from datetime import timedelta
 
-import pytest
-
-from mailsage_gql.delivery.clock import utc_now
 from mailsage_gql.models import DeliveryEvent, ProviderHealth
 from mailsage_gql.services.engine import Engine
-from mailsage_gql.settings import Settings
 from tests.integration.delivery.conftest import create_config, send, sink_config, wait_for_status
 from tests.support.api import GraphQL, Tenant
+from tests.support.clock import ManualClock
 from tests.support.smtp_sink import SinkFactory
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, circuit_cooldown=1.0)
 
 
 async def test_refused_primary_fails_over_to_secondary_and_attempts_show_both(
@@ -48,7 +39,7 @@ async def test_refused_primary_fails_over_to_secondary_and_attempts_show_both(
 
 
 async def test_auth_failure_opens_circuit_then_a_probe_after_cooldown_closes_it(
-    gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, engine: Engine
+    gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, engine: Engine, clock: ManualClock
 ) -> None:
     primary = await smtp_sink(auth=("mailer", "right"), fault="auth_535")
     secondary = await smtp_sink()
@@ -61,7 +52,8 @@ async def test_auth_failure_opens_circuit_then_a_probe_after_cooldown_closes_it(
     health = await ProviderHealth.get(config_id=primary_id)
     assert health.opened_until is not None
 
-    # While open: the primary is skipped, no connection is even tried.
+    # While open (the cooldown is a minute of the engine's clock): the primary is skipped,
+    # no connection is even tried.
     auth_attempts = primary.auth_attempts
     second = await wait_for_status(gql, tenant, await send(gql, tenant), {"SENT", "FAILED"})
     assert [a["smtpConfigId"] for a in second["attempts"]] == [secondary_id]
@@ -69,7 +61,7 @@ async def test_auth_failure_opens_circuit_then_a_probe_after_cooldown_closes_it(
 
     # After the cooldown, with the provider fixed, one probe goes through and closes it.
     primary.fault = None
-    await asyncio.sleep(max(0.0, (health.opened_until - utc_now()).total_seconds()) + 0.05)
+    clock.advance(health.opened_until - clock.now() + timedelta(seconds=1))
     third = await wait_for_status(gql, tenant, await send(gql, tenant), {"SENT", "FAILED"})
     assert [(a["smtpConfigId"], a["outcome"]) for a in third["attempts"]] == [(primary_id, "sent")]
     health = await ProviderHealth.get(config_id=primary_id)

@@ -4,7 +4,6 @@ message it waits until a limit resets (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,32 +14,15 @@ from mailsage_gql.delivery.clock import next_reset, utc_now
 from mailsage_gql.models import DeliveryEvent
 from mailsage_gql.services.engine import Engine
 from mailsage_gql.settings import Settings
-from tests.integration.delivery.conftest import create_config, send, sink_config
+from tests.integration.delivery.conftest import create_config, send, settled, sink_config
 from tests.support.api import GraphQL, Tenant
+from tests.support.clock import ManualClock
 from tests.support.smtp_sink import SinkFactory
 
-MESSAGE = """
-query($id: ID!) {
-  message(id: $id) {
-    status nextAttemptAt lastError { code message } attempts { smtpConfigId outcome }
-  }
-}
-"""
 USAGE = """
 query($id: ID!) { smtpConfig(id: $id) { dailyLimit sentToday remainingToday resetsAt } }
 """
 THREE = {"to": ["a@example.org"], "cc": ["b@example.org"], "bcc": ["c@example.org"]}
-
-
-async def settled(gql: GraphQL, tenant: Tenant, message_id: str) -> dict[str, Any]:
-    """Poll until the engine is done with the message (for now); fails after 10 s."""
-    async with asyncio.timeout(10):
-        while True:
-            body = await gql(MESSAGE, {"id": message_id}, tenant=tenant)
-            message: dict[str, Any] = body["data"]["message"]
-            if message["status"] in {"SENT", "FAILED", "DEFERRED", "UNCERTAIN"}:
-                return message
-            await asyncio.sleep(0.05)
 
 
 async def usage(gql: GraphQL, tenant: Tenant, config_id: str) -> dict[str, Any]:
@@ -49,13 +31,9 @@ async def usage(gql: GraphQL, tenant: Tenant, config_id: str) -> dict[str, Any]:
     return config
 
 
-async def clear_of_a_minute_end(margin: float = 2.0) -> None:
-    """Let a minute end first when it would end within `margin` seconds (a clock boundary,
-    not async work): the test's two messages must fall in one minute."""
-    now = utc_now()
-    left = 60 - now.second - now.microsecond / 1e6
-    if left < margin:
-        await asyncio.sleep(left + 0.05)
+def resets_between(before: datetime, after: datetime) -> set[datetime]:
+    """The midnights a limit read between `before` and `after` can name (two across one)."""
+    return {next_reset(before), next_reset(after)}
 
 
 def via(message: dict[str, Any]) -> list[tuple[str, str]]:
@@ -70,6 +48,7 @@ async def test_a_message_to_three_recipients_counts_three_against_the_daily_limi
     config_id = await create_config(gql, tenant, sink_config(sink, "Only", dailyLimit=10))
 
     # when one message goes to a To, a Cc and a Bcc recipient
+    before = utc_now()
     message = await settled(gql, tenant, await send(gql, tenant, **THREE))
 
     # then it counts 3 of today's 10, until the next midnight UTC
@@ -79,7 +58,7 @@ async def test_a_message_to_three_recipients_counts_three_against_the_daily_limi
     )
     config = await usage(gql, tenant, config_id)
     assert (config["sentToday"], config["remainingToday"]) == (3, 7)
-    assert datetime.fromisoformat(config["resetsAt"]) == next_reset(utc_now())
+    assert datetime.fromisoformat(config["resetsAt"]) in resets_between(before, utc_now())
 
 
 async def test_a_provider_at_its_limit_is_skipped_for_the_next_one(
@@ -149,6 +128,7 @@ class TestEveryProviderFull:
         # given both providers used up today (full)
 
         # when one more message is sent
+        before = utc_now()
         message_id = await send(gql, tenant, subject="overflow")
         message = await settled(gql, tenant, message_id)
 
@@ -157,7 +137,7 @@ class TestEveryProviderFull:
         assert message["attempts"] == []
         assert message["lastError"]["code"] == "smtp_rate_limit"
         assert "daily_limit" in message["lastError"]["message"]
-        assert datetime.fromisoformat(message["nextAttemptAt"]) == next_reset(utc_now())
+        assert datetime.fromisoformat(message["nextAttemptAt"]) in resets_between(before, utc_now())
         events = await DeliveryEvent.filter(message_id=message_id).order_by("id")
         assert [(e.type, e.code) for e in events] == [
             ("QUEUED", None),
@@ -170,14 +150,13 @@ class TestEveryProviderFull:
         # given both providers used up today (full)
 
         # when their usage is read
+        before = utc_now()
         configs = [await usage(gql, tenant, config_id) for config_id in full]
 
         # then each shows its one place used, none left, and the next midnight as reset
-        midnight = next_reset(utc_now())
-        assert [
-            (c["sentToday"], c["remainingToday"], datetime.fromisoformat(c["resetsAt"]))
-            for c in configs
-        ] == [(1, 0, midnight)] * 2
+        midnights = resets_between(before, utc_now())
+        assert [(c["sentToday"], c["remainingToday"]) for c in configs] == [(1, 0)] * 2
+        assert {datetime.fromisoformat(c["resetsAt"]) for c in configs} <= midnights
 
 
 async def test_when_every_provider_is_full_a_backoff_sooner_than_midnight_wins(
@@ -199,26 +178,24 @@ async def test_when_every_provider_is_full_a_backoff_sooner_than_midnight_wins(
 
 
 async def test_a_provider_at_its_per_minute_limit_defers_until_the_next_minute(
-    gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, engine: Engine
+    gql: GraphQL, tenant: Tenant, smtp_sink: SinkFactory, engine: Engine, clock: ManualClock
 ) -> None:
-    # given the only provider allowing one message a minute, already used this minute
-    await clear_of_a_minute_end()
+    # given the only provider allowing one message a minute, already used this minute: the
+    # engine's clock stands in the middle of a minute that begins after the wall clock's
+    # (a deferral to its end is not due while the test runs)
+    minute = utc_now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    clock.freeze(minute + timedelta(seconds=30))
     sink = await smtp_sink()
     await create_config(gql, tenant, sink_config(sink, "Slow", maxPerMinute=1))
-    before = utc_now()
     first = await settled(gql, tenant, await send(gql, tenant))
     assert first["status"] == "SENT"
 
     # when another message is sent
     message = await settled(gql, tenant, await send(gql, tenant))
-    after = utc_now()
 
     # then it waits for the next minute with the limit as its reason
     assert message["status"] == "DEFERRED"
     assert message["lastError"]["code"] == "smtp_rate_limit"
     assert "minute_limit" in message["lastError"]["message"]
-    next_minutes = {
-        t.replace(second=0, microsecond=0) + timedelta(minutes=1) for t in (before, after)
-    }
-    assert datetime.fromisoformat(message["nextAttemptAt"]) in next_minutes
+    assert datetime.fromisoformat(message["nextAttemptAt"]) == minute + timedelta(minutes=1)
     assert len(sink.messages) == 1

@@ -3,7 +3,6 @@ graphql-transport-ws, then they see their own account's events live, in order, a
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -14,6 +13,7 @@ from mailsage_gql.events.hub import EventHub
 from tests.integration.delivery.conftest import create_config, send, sink_config, wait_for_status
 from tests.support.api import GraphQL, LiveServer, Tenant
 from tests.support.smtp_sink import SinkFactory
+from tests.support.waiting import eventually
 from tests.support.ws import graphql_ws
 
 EVENTS = """
@@ -32,9 +32,11 @@ def hub(app: Starlette) -> EventHub:
 
 async def subscribed(hub: EventHub, count: int = 1) -> None:
     """Wait until the server has registered `count` subscribers (subscribe is asynchronous)."""
-    async with asyncio.timeout(5):
-        while hub.subscriber_count < count:
-            await asyncio.sleep(0.01)
+
+    async def read() -> int:
+        return hub.subscriber_count
+
+    await eventually(read, lambda n: n >= count, timeout=5, what=f"{count} subscribers")
 
 
 def events_of(payloads: list[dict]) -> list[tuple[str, str]]:
