@@ -1,5 +1,8 @@
 """The one MailsageError tree; every failure a client can see carries one machine code.
 
+A client is shown the message of an error whose code is not `internal_error`; one with that
+code is masked and logged with a request id (an operator's problem, not the caller's).
+
 MailsageError
 ├── ConfigurationError          settings that cannot work (refuse to start)
 ├── UnauthenticatedError        unauthenticated
@@ -7,6 +10,9 @@ MailsageError
 ├── NotFoundError               not_found
 ├── ConflictError               conflict
 ├── ValidationError             smtp_validation_failed (with .field)
+├── PayloadTooLargeError        payload_too_large (a request body over the configured size)
+├── UnsealError                 internal_error, masked (no key opens it; also a ValueError)
+├── SubscriberOverflowError     internal_error, masked (a live subscriber fell too far behind)
 └── SmtpError                   an SMTP outcome, classified once in mailsage_gql.smtp
     ├── SmtpAuthError                smtp_auth_error
     ├── SmtpConnectionError          smtp_connection_error
@@ -126,3 +132,17 @@ class SmtpUncertainError(SmtpError):
 
     code = "smtp_uncertain"
     provider_failure = False
+
+
+class PayloadTooLargeError(MailsageError):
+    """A request body over the configured size; refused before it is buffered whole."""
+
+    code = "payload_too_large"
+
+
+class UnsealError(MailsageError, ValueError):
+    """A sealed value that no known key opens for this row (wrong key, wrong row, or tampered)."""
+
+
+class SubscriberOverflowError(MailsageError):
+    """A subscriber fell too far behind; it must reconnect with `after` to catch up."""
