@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Annotated
 
 import strawberry
-from graphql import DocumentNode, GraphQLSchema, parse
+from graphql import parse
 from graphql.error import GraphQLError
 from graphql.validation import ASTValidationRule
 from graphql.validation.rules.max_introspection_depth_rule import MaxIntrospectionDepthRule
@@ -26,7 +26,6 @@ from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import translate_error, translate_result_errors
 from mailsage_gql.graphql.event_types import DeliveryEvent, DeliveryEventType, DeliveryStats
 from mailsage_gql.graphql.execution import executor_class
-from mailsage_gql.graphql.identity_memo import IdentityMemo
 from mailsage_gql.graphql.message_types import (
     BatchItemError,
     BatchItemResult,
@@ -388,23 +387,11 @@ def operation_policy(
     even where it has nothing to do (~25 us for the five, measured).
 
     The caches are made here, once per schema, so every request shares them; parse options
-    (the token limit) are part of the parse cache key, as in ParserCache. Validation results
-    are keyed by the parsed document's identity (the parse cache hands out the same document
-    for the same text), not by its value as ValidationCache does: hashing a document walks
-    every node of it, ~40 us for a ten-line query on every request.
+    (the token limit) are part of the parse cache key, as in ParserCache.
     """
     extra_rules = tuple(rules)
     parse_document = lru_cache(maxsize=cache_size)(parse)
-    #: One memo per (schema, rules): the same for every operation of this schema.
-    validated: dict[tuple[object, ...], IdentityMemo[DocumentNode, list[GraphQLError]]] = {}
-
-    def validate(
-        schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
-    ) -> list[GraphQLError]:
-        memo = validated.get((schema, rules))
-        if memo is None:
-            memo = validated[schema, rules] = IdentityMemo(cache_size)
-        return memo.get(document, lambda d: validate_document(schema, d, rules))
+    validate = lru_cache(maxsize=cache_size)(validate_document)
 
     class OperationPolicy(SchemaExtension):
         def on_operation(self) -> Iterator[None]:

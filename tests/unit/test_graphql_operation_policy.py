@@ -1,5 +1,5 @@
 """Given the one schema extension, when operations repeat, then each still gets exactly its
-own validation verdict from the cache (keyed by the parsed document's identity)."""
+own validation verdict from the cache."""
 
 from __future__ import annotations
 
