@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
@@ -13,7 +12,6 @@ from graphql import (
     GraphQLBoolean,
     GraphQLID,
     GraphQLInt,
-    GraphQLLeafType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
@@ -31,8 +29,6 @@ from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
-
-from mailsage_gql.graphql.identity_memo import IdentityMemo
 
 
 class _Leaf(NamedTuple):
@@ -59,10 +55,6 @@ _PASSTHROUGH: dict[GraphQLNamedType, type] = {
 }
 
 
-#: Strawberry's scalars over immutable Python values, printed by a pure function of them.
-_IMMUTABLE_SCALARS = frozenset({"DateTime", "Date", "Time"})
-
-
 class _Plan(NamedTuple):
     """How to complete a leaf-only object: read all its field values in one call (an
     `operator.attrgetter` of every attribute when each is read with `getattr`, as Strawberry's
@@ -86,14 +78,6 @@ class _Plan(NamedTuple):
 
         checks = tuple((x.response_name, x.coerce, x.non_null, x.passthrough) for x in leaves)
         return cls(values, checks)
-
-
-def _remembering(coerce: Callable[[Any], Any], size: int = 4096) -> Callable[[Any], Any]:
-    """`coerce` remembered per value object, for scalars whose values are immutable (a
-    datetime's `isoformat` is ~0.8 us; the objects behind an unchanged page are the same
-    objects from one request to the next). By identity: equal datetimes in other time
-    zones print differently."""
-    return partial(IdentityMemo[Any, Any](size).get, make=coerce)
 
 
 def _complete_plainly(plan: _Plan, source: Any) -> dict[str, Any] | None:
@@ -143,8 +127,6 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
     #: full. Each schema gets its own class, hence its own cache (see `executor_class`).
     _plan_cache: dict[tuple[object, ...], tuple[tuple[object, ...], _Plan | None]]
     _PLAN_CACHE_SIZE = 1024
-    #: Remembering coercions by scalar name (see `_coercion`); one per schema, like the plans.
-    _coercions: dict[str, Callable[[Any], Any]]
 
     def execute_fields(
         self,
@@ -280,24 +262,12 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
                     response_name=response_name,
                     attribute=definition.python_name,
                     read=definition.default_resolver,
-                    coerce=self._coercion(named),
+                    coerce=named.coerce_output_value,
                     non_null=is_non_null_type(field_def.type),
                     passthrough=_PASSTHROUGH.get(named),
                 )
             )
         return _Plan.of(tuple(plan)) if plan else None
-
-    def _coercion(self, scalar: GraphQLLeafType) -> Callable[[Any], Any]:
-        """The scalar's output coercion; remembered per value for immutable values, in one
-        memo per scalar and schema, so every plan shares it and memory stays bounded however
-        many plans there are (a memo per plan would grow with the kinds of query asked)."""
-        coerce: Callable[[Any], Any] = scalar.coerce_output_value
-        if scalar.name not in _IMMUTABLE_SCALARS:
-            return coerce
-        memo = self._coercions.get(scalar.name)
-        if memo is None:
-            memo = self._coercions[scalar.name] = _remembering(coerce)
-        return memo
 
 
 def executor_class() -> type[LeafObjectExecutor]:
@@ -305,6 +275,5 @@ def executor_class() -> type[LeafObjectExecutor]:
 
     class SchemaExecutor(LeafObjectExecutor):
         _plan_cache = {}
-        _coercions = {}
 
     return SchemaExecutor
