@@ -72,12 +72,18 @@ GraphQLInfo = Info[Context, None]
 class Query:
     @strawberry.field(description="The account's SMTP configs, by priority then creation.")
     async def smtp_configs(self, info: GraphQLInfo) -> list[SmtpConfig]:
-        records = await smtp_configs.list_configs(info.context.principal.account_id)
+        ctx = info.context
+        records = await smtp_configs.list_configs(
+            ctx.principal.account_id, cache=ctx.resources.config_records
+        )
         return [SmtpConfig.from_record(r) for r in records]
 
     @strawberry.field(description="One config; null when unknown or not yours.")
     async def smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> SmtpConfig | None:
-        record = await smtp_configs.get_config(info.context.principal.account_id, id)
+        ctx = info.context
+        record = await smtp_configs.get_config(
+            ctx.principal.account_id, id, cache=ctx.resources.config_records
+        )
         return None if record is None else SmtpConfig.from_record(record)
 
     @strawberry.field(description="One message; null when unknown or not yours.")
