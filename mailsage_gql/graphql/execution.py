@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
@@ -13,6 +14,7 @@ from graphql import (
     GraphQLBoolean,
     GraphQLID,
     GraphQLInt,
+    GraphQLLeafType,
     GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
@@ -30,6 +32,8 @@ from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from mailsage_gql.graphql.identity_cache import IdentityCache
 
 
 class _Leaf(NamedTuple):
@@ -54,6 +58,10 @@ _PASSTHROUGH: dict[GraphQLNamedType, type] = {
     GraphQLBoolean: bool,
     GraphQLInt: int,
 }
+
+
+#: Strawberry's scalars over immutable Python values, printed by a pure function of them.
+_IMMUTABLE_SCALARS = frozenset({"DateTime", "Date", "Time"})
 
 
 class _Plan(NamedTuple):
@@ -128,6 +136,9 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
     #: entry goes when it is full. Each schema gets its own class, hence its own cache (see
     #: `executor_class`).
     _plan_cache: LRUCache[tuple[object, ...], tuple[tuple[object, ...], _Plan | None]]
+    #: Remembering coercions by scalar name (see `_coercion`); one per schema, like the plans.
+    _coercions: dict[str, Callable[[Any], Any]]
+    _COERCION_CACHE_SIZE = 4096
 
     def execute_fields(
         self,
@@ -261,12 +272,27 @@ class LeafObjectExecutor(StrawberryGraphQLCoreExecutionContext):
                     response_name=response_name,
                     attribute=definition.python_name,
                     read=definition.default_resolver,
-                    coerce=named.coerce_output_value,
+                    coerce=self._coercion(named),
                     non_null=is_non_null_type(field_def.type),
                     passthrough=_PASSTHROUGH.get(named),
                 )
             )
         return _Plan.of(tuple(plan)) if plan else None
+
+    def _coercion(self, scalar: GraphQLLeafType) -> Callable[[Any], Any]:
+        """The scalar's output coercion; for immutable values remembered per value object (the
+        objects behind an unchanged page are the same from one request to the next), in one
+        cache per scalar and schema, so every plan shares it and memory stays bounded however
+        many plans there are."""
+        coerce: Callable[[Any], Any] = scalar.coerce_output_value
+        if scalar.name not in _IMMUTABLE_SCALARS:
+            return coerce
+        remembering = self._coercions.get(scalar.name)
+        if remembering is None:
+            remembering = self._coercions[scalar.name] = partial(
+                IdentityCache[Any, Any](self._COERCION_CACHE_SIZE).get, make=coerce
+            )
+        return remembering
 
 
 def executor_class(*, plan_cache_size: int = 1024) -> type[LeafObjectExecutor]:
@@ -274,5 +300,6 @@ def executor_class(*, plan_cache_size: int = 1024) -> type[LeafObjectExecutor]:
 
     class SchemaExecutor(LeafObjectExecutor):
         _plan_cache = LRUCache(maxsize=plan_cache_size)
+        _coercions = {}
 
     return SchemaExecutor

@@ -184,6 +184,20 @@ async def test_each_timestamp_prints_as_itself() -> None:
         ]
 
 
+async def test_every_plan_shares_one_bounded_timestamp_cache() -> None:
+    # given one schema, queried in several shapes that each select a timestamp
+    cls = executor_class()
+    fast = strawberry.Schema(query=Query, execution_context_class=cls)
+    shapes = ["{ items { at } }", "{ items { id at } }", "{ box { items { name at } } }"]
+
+    # when each shape runs (each has a plan of its own)
+    for query in shapes:
+        assert (await fast.execute(query)).errors is None
+
+    # then their timestamps go through one cache for the schema, not one per plan or field
+    assert list(cls._coercions) == ["DateTime"]
+
+
 async def test_error_cases_report_a_located_error() -> None:
     _, fast = schemas()
 
