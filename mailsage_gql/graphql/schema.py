@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from graphql.error import GraphQLError
@@ -27,6 +27,7 @@ from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import translate_error, translate_result_errors
 from mailsage_gql.graphql.event_types import DeliveryEvent, DeliveryEventType, DeliveryStats
 from mailsage_gql.graphql.execution import executor_class
+from mailsage_gql.graphql.identity_cache import IdentityCache
 from mailsage_gql.graphql.message_types import (
     BatchItemError,
     BatchItemResult,
@@ -63,6 +64,7 @@ from mailsage_gql.services import (
     tracking,
     webhooks,
 )
+from mailsage_gql.services.smtp_configs import SmtpConfigRecord
 from mailsage_gql.settings import Settings
 
 GraphQLInfo = Info[Context, None]
@@ -76,7 +78,7 @@ class Query:
         records = await smtp_configs.list_configs(
             ctx.principal.account_id, cache=ctx.resources.config_records
         )
-        return [SmtpConfig.from_record(r) for r in records]
+        return [config_object(info, r) for r in records]
 
     @strawberry.field(description="One config; null when unknown or not yours.")
     async def smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> SmtpConfig | None:
@@ -84,7 +86,7 @@ class Query:
         record = await smtp_configs.get_config(
             ctx.principal.account_id, id, cache=ctx.resources.config_records
         )
-        return None if record is None else SmtpConfig.from_record(record)
+        return None if record is None else config_object(info, record)
 
     @strawberry.field(description="One message; null when unknown or not yours.")
     async def message(self, info: GraphQLInfo, id: strawberry.ID) -> Message | None:
@@ -216,7 +218,7 @@ class Mutation:
             keyring=ctx.resources.keyring,
             allow_private_hosts=ctx.resources.settings.private_smtp_hosts_allowed,
         )
-        return SmtpConfig.from_record(record)
+        return config_object(info, record)
 
     @strawberry.mutation
     async def update_smtp_config(
@@ -230,7 +232,7 @@ class Mutation:
             keyring=ctx.resources.keyring,
             allow_private_hosts=ctx.resources.settings.private_smtp_hosts_allowed,
         )
-        return SmtpConfig.from_record(record)
+        return config_object(info, record)
 
     @strawberry.mutation
     async def delete_smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> bool:
@@ -240,7 +242,7 @@ class Mutation:
     @strawberry.mutation
     async def set_default_smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> SmtpConfig:
         record = await smtp_configs.set_default(info.context.principal.account_id, id)
-        return SmtpConfig.from_record(record)
+        return config_object(info, record)
 
     @strawberry.mutation(
         description="Connect, TLS and AUTH, then a real short test message to recipient. "
@@ -362,6 +364,13 @@ class ErrorCodes(SchemaExtension):
 
 
 class MailsageSchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: SmtpConfig objects by the record they were built from: the service hands out the
+        #: same immutable record while a row is unchanged, and nothing writes to an output
+        #: object once built, so a page read again reuses its objects.
+        self.config_objects: IdentityCache[SmtpConfigRecord, SmtpConfig] = IdentityCache(4096)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -369,6 +378,14 @@ class MailsageSchema(strawberry.Schema):
         expected ones (bad input, auth) are the client's business, not the operator's."""
         for error in errors:
             translate_error(error)
+
+
+def config_object(info: GraphQLInfo, record: SmtpConfigRecord) -> SmtpConfig:
+    """The SmtpConfig for `record`, reused from the schema's cache while the record is."""
+    schema = info.schema
+    if isinstance(schema, MailsageSchema):
+        return schema.config_objects.get(record, SmtpConfig.from_record)
+    return SmtpConfig.from_record(record)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
