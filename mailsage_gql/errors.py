@@ -1,5 +1,8 @@
 """The one MailsageError tree; every failure a client can see carries one machine code.
 
+A client is shown the message of an error whose code is not `internal_error`; one with that
+code is masked and logged with a request id (an operator's problem, not the caller's).
+
 MailsageError
 ├── ConfigurationError          settings that cannot work (refuse to start)
 ├── UnauthenticatedError        unauthenticated
@@ -10,6 +13,9 @@ MailsageError
 ├── UnresolvableHostError       a host name did not resolve (also an OSError); callers
 │                               translate it (SMTP: smtp_connection_error)
 ├── LeaseLostError              internal, never shown: another worker took the message
+├── PayloadTooLargeError        payload_too_large (a request body over the configured size)
+├── UnsealError                 internal_error, masked (no key opens it; also a ValueError)
+├── SubscriberOverflowError     internal_error, masked (a live subscriber fell too far behind)
 └── SmtpError                   an SMTP outcome, classified once in mailsage_gql.smtp
     ├── SmtpAuthError                smtp_auth_error
     ├── SmtpConnectionError          smtp_connection_error
@@ -146,3 +152,17 @@ class LeaseLostError(MailsageError):
     def __init__(self, message_id: object) -> None:
         super().__init__(f"the lease on message {message_id} was lost")
         self.message_id = message_id
+
+
+class PayloadTooLargeError(MailsageError):
+    """A request body over the configured size; refused before it is buffered whole."""
+
+    code = "payload_too_large"
+
+
+class UnsealError(MailsageError, ValueError):
+    """A sealed value that no known key opens for this row (wrong key, wrong row, or tampered)."""
+
+
+class SubscriberOverflowError(MailsageError):
+    """A subscriber fell too far behind; it must reconnect with `after` to catch up."""

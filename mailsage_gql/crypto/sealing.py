@@ -11,14 +11,10 @@ import nacl.exceptions
 import nacl.secret
 import nacl.utils
 
-from mailsage_gql.errors import ConfigurationError
+from mailsage_gql.errors import ConfigurationError, UnsealError
 
 FORMAT_VERSION = "v1"
 KEY_BYTES = nacl.secret.Aead.KEY_SIZE
-
-
-class UnsealError(Exception):
-    """A sealed value that no known key opens for this row (wrong key, wrong row, or tampered)."""
 
 
 def generate_key() -> str:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from mailsage_gql.errors import SubscriberOverflowError
 from mailsage_gql.models import DeliveryEvent
 
 log = logging.getLogger("mailsage.events")
@@ -56,10 +57,6 @@ class EventRecord:
             detail=row.detail,
             at=row.at,
         )
-
-
-class SubscriberOverflowError(Exception):
-    """A subscriber fell too far behind; it must reconnect with `after` to catch up."""
 
 
 class Subscription:

@@ -74,13 +74,13 @@ def error_extensions(exc: MailsageError) -> dict[str, object]:
 
 def translate_error(error: GraphQLError) -> None:
     """Rewrite `error` in place: our errors keep their message and gain a code; anything
-    unexpected is masked and logged with a request id the client can quote; parse and
-    validation errors get a code too. Idempotent: strawberry reaches errors through more
-    than one path (results, subscriptions, pre-execution)."""
+    unexpected (ours coded `internal_error` included) is masked and logged with a request id
+    the client can quote; parse and validation errors get a code too. Idempotent: strawberry
+    reaches errors through more than one path (results, subscriptions, pre-execution)."""
     if getattr(error, "_mailsage_translated", False):
         return
     original = error.original_error
-    if isinstance(original, MailsageError):
+    if isinstance(original, MailsageError) and original.code != MailsageError.code:
         extensions = error_extensions(original)
         message = original.message
     elif original is None or isinstance(original, GraphQLError):

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from datetime import datetime
-from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from graphql import (
     ASTValidationRule,
-    DocumentNode,
     GraphQLError,
-    GraphQLSchema,
     MaxIntrospectionDepthRule,
-    parse,
 )
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
-from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext, Info
 
 from mailsage_gql.errors import ValidationError
@@ -30,7 +29,7 @@ from mailsage_gql.graphql.context import Context
 from mailsage_gql.graphql.errors import translate_error, translate_result_errors
 from mailsage_gql.graphql.event_types import DeliveryEvent, DeliveryEventType, DeliveryStats
 from mailsage_gql.graphql.execution import executor_class
-from mailsage_gql.graphql.identity_memo import IdentityMemo
+from mailsage_gql.graphql.identity_cache import IdentityCache
 from mailsage_gql.graphql.message_types import (
     BatchItemError,
     BatchItemResult,
@@ -67,6 +66,7 @@ from mailsage_gql.services import (
     tracking,
     webhooks,
 )
+from mailsage_gql.services.smtp_configs import SmtpConfigRecord
 from mailsage_gql.settings import Settings
 
 GraphQLInfo = Info[Context, None]
@@ -76,13 +76,19 @@ GraphQLInfo = Info[Context, None]
 class Query:
     @strawberry.field(description="The account's SMTP configs, by priority then creation.")
     async def smtp_configs(self, info: GraphQLInfo) -> list[SmtpConfig]:
-        records = await smtp_configs.list_configs(info.context.principal.account_id)
-        return [SmtpConfig.from_record(r) for r in records]
+        ctx = info.context
+        records = await smtp_configs.list_configs(
+            ctx.principal.account_id, cache=ctx.resources.config_records
+        )
+        return [config_object(info, r) for r in records]
 
     @strawberry.field(description="One config; null when unknown or not yours.")
     async def smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> SmtpConfig | None:
-        record = await smtp_configs.get_config(info.context.principal.account_id, id)
-        return None if record is None else SmtpConfig.from_record(record)
+        ctx = info.context
+        record = await smtp_configs.get_config(
+            ctx.principal.account_id, id, cache=ctx.resources.config_records
+        )
+        return None if record is None else config_object(info, record)
 
     @strawberry.field(description="One message; null when unknown or not yours.")
     async def message(self, info: GraphQLInfo, id: strawberry.ID) -> Message | None:
@@ -214,7 +220,7 @@ class Mutation:
             keyring=ctx.resources.keyring,
             allow_private_hosts=ctx.resources.settings.private_smtp_hosts_allowed,
         )
-        return SmtpConfig.from_record(record)
+        return config_object(info, record)
 
     @strawberry.mutation
     async def update_smtp_config(
@@ -228,7 +234,7 @@ class Mutation:
             keyring=ctx.resources.keyring,
             allow_private_hosts=ctx.resources.settings.private_smtp_hosts_allowed,
         )
-        return SmtpConfig.from_record(record)
+        return config_object(info, record)
 
     @strawberry.mutation
     async def delete_smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> bool:
@@ -238,7 +244,7 @@ class Mutation:
     @strawberry.mutation
     async def set_default_smtp_config(self, info: GraphQLInfo, id: strawberry.ID) -> SmtpConfig:
         record = await smtp_configs.set_default(info.context.principal.account_id, id)
-        return SmtpConfig.from_record(record)
+        return config_object(info, record)
 
     @strawberry.mutation(
         description="Connect, TLS and AUTH, then a real short test message to recipient. "
@@ -351,7 +357,22 @@ class Mutation:
         return BatchResult(queued=queued, failed=len(results) - queued, items=items)
 
 
+class ErrorCodes(SchemaExtension):
+    """Translates every error of an operation's result (see `translate_error`)."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        translate_result_errors(self.execution_context.result)
+
+
 class MailsageSchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: SmtpConfig objects by the record they were built from: the service hands out the
+        #: same immutable record while a row is unchanged, and nothing writes to an output
+        #: object once built, so a page read again reuses its objects.
+        self.config_objects: IdentityCache[SmtpConfigRecord, SmtpConfig] = IdentityCache(4096)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -359,6 +380,14 @@ class MailsageSchema(strawberry.Schema):
         expected ones (bad input, auth) are the client's business, not the operator's."""
         for error in errors:
             translate_error(error)
+
+
+def config_object(info: GraphQLInfo, record: SmtpConfigRecord) -> SmtpConfig:
+    """The SmtpConfig for `record`, reused from the schema's cache while the record is."""
+    schema = info.schema
+    if isinstance(schema, MailsageSchema):
+        return schema.config_objects.get(record, SmtpConfig.from_record)
+    return SmtpConfig.from_record(record)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -379,57 +408,22 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         execution_context_class=executor_class(),
-        extensions=[operation_policy(rules, max_tokens=settings.graphql_max_tokens)],
+        extensions=operation_extensions(rules, max_tokens=settings.graphql_max_tokens),
     )
 
 
-def operation_policy(
+def operation_extensions(
     rules: list[type[ASTValidationRule]], *, max_tokens: int, cache_size: int = 256
-) -> type[SchemaExtension]:
-    """One extension doing what MaxTokensLimiter, AddValidationRules, ParserCache,
-    ValidationCache and the error translation did as five: Strawberry looks up and enters
-    every hook of every extension on every request, so each extension costs per request
-    even where it has nothing to do (~25 us for the five, measured).
+) -> list[Callable[[], SchemaExtension]]:
+    """The limits, the parse and validation caches and the error codes, as extension factories.
 
-    The caches are made here, once per schema, so every request shares them; parse options
-    (the token limit) are part of the parse cache key, as in ParserCache. Validation results
-    are keyed by the parsed document's identity (the parse cache hands out the same document
-    for the same text), not by its value as ValidationCache does: hashing a document walks
-    every node of it, ~40 us for a ten-line query on every request.
+    Strawberry keeps each cache per `maxsize`, shared by every request; parse options (the
+    token limit) are part of the parse cache key, and the rules of the validation one.
     """
-    extra_rules = tuple(rules)
-    parse_document = lru_cache(maxsize=cache_size)(parse)
-    #: One memo per (schema, rules): the same for every operation of this schema.
-    validated: dict[tuple[object, ...], IdentityMemo[DocumentNode, list[GraphQLError]]] = {}
-
-    def validate(
-        schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
-    ) -> list[GraphQLError]:
-        memo = validated.get((schema, rules))
-        if memo is None:
-            memo = validated[schema, rules] = IdentityMemo(cache_size)
-        return memo.get(document, lambda d: validate_document(schema, d, rules))
-
-    class OperationPolicy(SchemaExtension):
-        def on_operation(self) -> Iterator[None]:
-            context = self.execution_context
-            context.parse_options["max_tokens"] = max_tokens
-            context.validation_rules = context.validation_rules + extra_rules
-            yield
-            translate_result_errors(context.result)
-
-        def on_parse(self) -> Iterator[None]:
-            context = self.execution_context
-            context.graphql_document = parse_document(context.query, **context.parse_options)
-            yield
-
-        def on_validate(self) -> Iterator[None]:
-            context = self.execution_context
-            document = context.graphql_document
-            assert document is not None  # Strawberry validates only what parsed
-            context.pre_execution_errors = validate(
-                context.schema._schema, document, context.validation_rules
-            )
-            yield
-
-    return OperationPolicy
+    return [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=cache_size),
+        lambda: ValidationCache(maxsize=cache_size),
+    ]

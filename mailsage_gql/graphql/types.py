@@ -7,7 +7,6 @@ from typing import Any
 
 import strawberry
 
-from mailsage_gql.graphql.identity_memo import IdentityMemo
 from mailsage_gql.services.smtp_configs import SmtpConfigRecord
 
 
@@ -34,13 +33,6 @@ class SmtpConfig:
 
     @classmethod
     def from_record(cls, record: SmtpConfigRecord) -> SmtpConfig:
-        """The object for `record`. The service hands out the same (immutable) record while
-        a row is unchanged, so a page read again reuses its objects instead of rebuilding
-        them (nothing writes to an output object once built)."""
-        return _by_record.get(record, cls._build)
-
-    @classmethod
-    def _build(cls, record: SmtpConfigRecord) -> SmtpConfig:
         return cls(
             id=strawberry.ID(str(record.id)),
             name=record.name,
@@ -61,9 +53,6 @@ class SmtpConfig:
             created_at=record.created_at,
             updated_at=record.updated_at,
         )
-
-
-_by_record: IdentityMemo[SmtpConfigRecord, SmtpConfig] = IdentityMemo(4096)
 
 
 @strawberry.input(description="A new SMTP provider configuration.")

@@ -22,9 +22,6 @@ from mailsage_gql.graphql.schema import build_schema
 from mailsage_gql.services.accounts import authenticate
 from mailsage_gql.services.resources import Resources
 
-#: Content types parsed the short way (see `parse_http_body`); others take Strawberry's.
-_PLAIN_JSON = frozenset({"application/json", "application/json; charset=utf-8"})
-
 
 class MailsageGraphQL(GraphQL[Context, None]):
     def __init__(self, resources: Resources) -> None:
@@ -59,52 +56,24 @@ class MailsageGraphQL(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """Strawberry's, with a short way for the usual request, and a 400 for JSON that is
-        not an object or a list (Strawberry reads any JSON body as an object: a 500).
-
-        The short way: a POST of plain JSON that asks for no streamed answer (Strawberry
-        parses every Content-Type with `email.message`, ~7 us a request). Anything else (a
-        batch, a field of the wrong type, another content type, a streaming Accept) takes
-        Strawberry's own path, which answers it or refuses it with its own message."""
-        content_type = request.content_type or ""
-        if request.method == "POST" and "application/json" in content_type:
+        """Strawberry's, with a 400 for JSON that is not an object or a list (Strawberry reads
+        any JSON body as an object: a 500)."""
+        if request.method == "POST" and "application/json" in (request.content_type or ""):
             data = self.parse_json(await request.get_body())  # Starlette keeps the body
             if not isinstance(data, (dict, list)):
                 raise HTTPException(400, "The GraphQL request body must be a JSON object.")
-            accept = request.headers.get("accept", "")
-            if (
-                isinstance(data, dict)
-                and content_type in _PLAIN_JSON
-                and "multipart/" not in accept
-                and "event-stream" not in accept
-            ):
-                query = data.get("query")
-                variables = data.get("variables")
-                extensions = data.get("extensions")
-                if (
-                    (query is None or isinstance(query, str))
-                    and (variables is None or isinstance(variables, dict))
-                    and (extensions is None or isinstance(extensions, dict))
-                ):
-                    return GraphQLRequestData(
-                        query=query,
-                        variables=variables,
-                        operation_name=data.get("operationName"),
-                        extensions=extensions,
-                    )
         return await super().parse_http_body(request)
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson: strict RFC 8259 JSON in UTF-8, ~5x faster than `json.loads` on a request
-        body. What it refuses beyond `json.loads` (NaN and Infinity literals, lone
-        surrogates, other encodings than UTF-8) is answered 400 `bad_request` like any other
-        malformed body: its error is a `json.JSONDecodeError`."""
+        """orjson: strict RFC 8259 JSON in UTF-8. What it refuses beyond `json.loads` (NaN and
+        Infinity literals, lone surrogates, other encodings than UTF-8) is answered 400
+        `bad_request` like any other malformed body: its error is a `json.JSONDecodeError`."""
         return orjson.loads(data)
 
     def encode_json(self, data: object) -> str:
-        """orjson: the same compact JSON as `json.dumps` (non-ASCII as UTF-8, not \\u escapes),
-        ~10x faster on a page of configs. Text, not bytes: websocket frames and streamed
-        parts are built from it too. Anything orjson refuses goes to `json.dumps`."""
+        """orjson: the same compact JSON as `json.dumps` (non-ASCII as UTF-8, not \\u escapes).
+        Text, not bytes: websocket frames and streamed parts are built from it too. Anything
+        orjson refuses goes to `json.dumps`."""
         try:
             return orjson.dumps(data).decode()
         except TypeError:

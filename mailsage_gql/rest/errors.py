@@ -14,6 +14,7 @@ from mailsage_gql.errors import (
     ConflictError,
     MailsageError,
     NotFoundError,
+    PayloadTooLargeError,
     RateLimitedError,
     SmtpError,
     SmtpRateLimitError,
@@ -27,6 +28,7 @@ _STATUS: list[tuple[type[MailsageError], int]] = [
     (ValidationError, 400),
     (UnauthenticatedError, 401),
     (NotFoundError, 404),
+    (PayloadTooLargeError, 413),
     (ConflictError, 409),
     (RateLimitedError, 429),
     (SmtpRateLimitError, 429),
@@ -58,6 +60,8 @@ def error_body(exc: MailsageError) -> dict[str, object]:
 
 async def mailsage_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MailsageError)
+    if exc.code == MailsageError.code:
+        return await unexpected_error_handler(request, exc)
     headers = {}
     if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))

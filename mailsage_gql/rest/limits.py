@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mailsage_gql.errors import PayloadTooLargeError
+
 
 class BodySizeLimit:
     """413 with code `payload_too_large` once a body exceeds `max_bytes` (declared or streamed)."""
@@ -31,7 +33,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise PayloadTooLargeError(self._message())
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -42,16 +44,19 @@ class BodySizeLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+        except PayloadTooLargeError:
             if not response_started:
                 await self._refuse(send)
+
+    def _message(self) -> str:
+        return f"request body is larger than {self.max_bytes} bytes"
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(
             {
                 "error": {
-                    "code": "payload_too_large",
-                    "message": f"request body is larger than {self.max_bytes} bytes",
+                    "code": PayloadTooLargeError.code,
+                    "message": self._message(),
                     "field": None,
                 }
             }
@@ -67,7 +72,3 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass

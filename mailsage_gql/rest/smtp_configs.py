@@ -82,14 +82,18 @@ async def create_config(request: Request) -> Response:
 
 async def list_configs(request: Request) -> Response:
     principal = await principal_of(request)
-    records = await smtp_configs.list_configs(principal.account_id)
+    records = await smtp_configs.list_configs(
+        principal.account_id, cache=resources_of(request).config_records
+    )
     return JSONResponse({"data": [render_config(r) for r in records]})
 
 
 async def get_config(request: Request) -> Response:
     principal = await principal_of(request)
     config_id = request.path_params["config_id"]
-    record = await smtp_configs.get_config(principal.account_id, config_id)
+    record = await smtp_configs.get_config(
+        principal.account_id, config_id, cache=resources_of(request).config_records
+    )
     if record is None:
         raise NotFoundError(f"SMTP config {config_id} not found")
     return JSONResponse(render_config(record))

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from tortoise.exceptions import DoesNotExist
 from tortoise.transactions import in_transaction
 
@@ -104,26 +105,24 @@ class AuthCache:
 
     Security: entries are keyed by a SHA-256 of the whole presented key (never the key), only
     successes are kept, and a revocation takes effect within `ttl` seconds in other processes
-    (keys are revoked with the CLI, another process). `ttl` 0 disables it.
+    (keys are revoked with the CLI, another process). `ttl` 0 disables it. At most `size`
+    keys are remembered; the least recently used one goes first.
     """
 
-    def __init__(self, *, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, ttl: float, size: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
-        self.clock = clock
-        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._entries: TTLCache[str, Principal] | None = (
+            TTLCache(maxsize=size, ttl=ttl, timer=clock) if ttl > 0 else None
+        )
 
     def get(self, digest: str) -> Principal | None:
-        entry = self._entries.get(digest)
-        if entry is None or entry[0] < self.clock():
-            return None
-        return entry[1]
+        return None if self._entries is None else self._entries.get(digest)
 
     def put(self, digest: str, principal: Principal) -> None:
-        if self.ttl <= 0:
-            return
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[digest] = (self.clock() + self.ttl, principal)
+        if self._entries is not None:
+            self._entries[digest] = principal
 
 
 async def authenticate(authorization: str | None, *, cache: AuthCache | None = None) -> Principal:

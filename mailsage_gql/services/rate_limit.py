@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cachetools import TTLCache
+
 from mailsage_gql.errors import RateLimitedError
 
 
@@ -17,15 +19,25 @@ class _Bucket:
 
 class RateLimiter:
     """`rate` tokens a second, up to `burst`, per key. Each process keeps its own buckets, so
-    with N API processes a key may make up to N times the rate (documented)."""
+    with N API processes a key may make up to N times the rate (documented).
+
+    A bucket unused for `burst / rate` seconds is full again, so it is forgotten then; at most
+    `size` buckets are kept (a key-spraying client), the least recently used going first.
+    """
 
     def __init__(
-        self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        rate: float,
+        burst: int,
+        size: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate = rate
         self.burst = float(burst)
         self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        refill = self.burst / rate if rate > 0 else 0.0
+        self._buckets: TTLCache[str, _Bucket] = TTLCache(maxsize=size, ttl=refill, timer=clock)
 
     def check(self, key: str) -> None:
         """Take one token for `key`.
@@ -37,11 +49,10 @@ class RateLimiter:
         now = self.clock()
         bucket = self._buckets.get(key)
         if bucket is None:
-            if len(self._buckets) > 100_000:  # bound memory under a key-spraying client
-                self._buckets.clear()
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
+            bucket = _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
+        self._buckets[key] = bucket  # (re)set: forgotten `burst / rate` after its last use
         if bucket.tokens < 1:
             raise RateLimitedError(
                 "too many requests for this API key", retry_after=(1 - bucket.tokens) / self.rate

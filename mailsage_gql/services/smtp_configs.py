@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
+from cachetools import LRUCache
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -231,8 +231,18 @@ def _from_row(row: Sequence[Any], *, resets_at: datetime) -> SmtpConfigRecord:
     )
 
 
+#: Records made from text rows (SQLite's event-loop read), by the exact row and reset time:
+#: `_from_row` is a pure function of both and records are immutable, so a page read again is
+#: not parsed again, and any change to a row is a new key. Held in the app's resources.
+RecordCache = LRUCache[tuple[tuple[Any, ...], datetime], SmtpConfigRecord]
+
+
+def record_cache(size: int = 4096) -> RecordCache:
+    return LRUCache(maxsize=size)
+
+
 async def _read_records(
-    account_id: uuid.UUID, config_id: uuid.UUID | None = None
+    account_id: uuid.UUID, config_id: uuid.UUID | None = None, *, cache: RecordCache | None
 ) -> list[SmtpConfigRecord]:
     """The account's configs (or the one `config_id`) with today's usage, in one query."""
     now = utc_now()
@@ -246,26 +256,26 @@ async def _read_records(
             _RECORD_SELECT + " AND c.id = ?", utc_day(now), account_id, config_id
         )
     resets_at = next_reset(now)
-    return [_cached_record(row, resets_at) for row in rows]
+    return [_cached_record(row, resets_at, cache) for row in rows]
 
 
-def _cached_record(row: Sequence[Any], resets_at: datetime) -> SmtpConfigRecord:
-    if type(row) is not tuple:  # driver records: already typed, and not always hashable
+def _cached_record(
+    row: Sequence[Any], resets_at: datetime, cache: RecordCache | None
+) -> SmtpConfigRecord:
+    if cache is None or type(row) is not tuple:  # driver records: typed, not always hashable
         return _from_row(row, resets_at=resets_at)
-    return _from_text_row(row, resets_at)
+    key = (row, resets_at)
+    record = cache.get(key)
+    if record is None:
+        record = cache[key] = _from_row(row, resets_at=resets_at)
+    return record
 
 
-@lru_cache(maxsize=4096)
-def _from_text_row(row: tuple[Any, ...], resets_at: datetime) -> SmtpConfigRecord:
-    """`_from_row`, remembered by the exact row and reset time (it is a pure function of
-    both, and records are immutable): a page read again, as dashboards do, does not parse
-    its ids and timestamps from text again."""
-    return _from_row(row, resets_at=resets_at)
-
-
-async def list_configs(account_id: uuid.UUID) -> list[SmtpConfigRecord]:
+async def list_configs(
+    account_id: uuid.UUID, *, cache: RecordCache | None = None
+) -> list[SmtpConfigRecord]:
     """The account's configs, by priority then creation."""
-    return await _read_records(account_id)
+    return await _read_records(account_id, cache=cache)
 
 
 async def _get_row(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpConfig | None:
@@ -275,12 +285,14 @@ async def _get_row(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpCon
     return await SmtpConfig.get_or_none(id=parsed, account_id=account_id)
 
 
-async def get_config(account_id: uuid.UUID, config_id: uuid.UUID | str) -> SmtpConfigRecord | None:
+async def get_config(
+    account_id: uuid.UUID, config_id: uuid.UUID | str, *, cache: RecordCache | None = None
+) -> SmtpConfigRecord | None:
     """None when the id is unknown, malformed, or another account's: all look the same."""
     parsed = _parse_id(config_id)
     if parsed is None:
         return None
-    records = await _read_records(account_id, parsed)
+    records = await _read_records(account_id, parsed, cache=cache)
     return records[0] if records else None
 
 

@@ -32,3 +32,17 @@ def test_zero_ttl_remembers_nothing() -> None:
     cache.put("digest", Principal(account_id=uuid.uuid4(), key_id="abc"))
 
     assert cache.get("digest") is None
+
+
+def test_at_most_size_keys_the_least_recently_used_going_first() -> None:
+    cache = AuthCache(ttl=5.0, size=2, clock=Clock())
+    first, second, third = (Principal(account_id=uuid.uuid4(), key_id=k) for k in "abc")
+    cache.put("first", first)
+    cache.put("second", second)
+    assert cache.get("first") == first  # "second" is now the least recently used
+
+    cache.put("third", third)
+
+    assert cache.get("second") is None
+    assert cache.get("first") == first
+    assert cache.get("third") == third

@@ -11,7 +11,7 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
-from mailsage_gql.graphql.execution import LeafObjectExecutor, _remembering, executor_class
+from mailsage_gql.graphql.execution import LeafObjectExecutor, executor_class
 
 
 @strawberry.enum
@@ -184,7 +184,7 @@ async def test_each_timestamp_prints_as_itself() -> None:
         ]
 
 
-async def test_every_plan_shares_one_bounded_timestamp_memo() -> None:
+async def test_every_plan_shares_one_bounded_timestamp_cache() -> None:
     # given one schema, queried in several shapes that each select a timestamp
     cls = executor_class()
     fast = strawberry.Schema(query=Query, execution_context_class=cls)
@@ -194,16 +194,8 @@ async def test_every_plan_shares_one_bounded_timestamp_memo() -> None:
     for query in shapes:
         assert (await fast.execute(query)).errors is None
 
-    # then their timestamps go through one memo for the schema, not one per plan or field
+    # then their timestamps go through one cache for the schema, not one per plan or field
     assert list(cls._coercions) == ["DateTime"]
-
-
-def test_a_full_memo_starts_over_and_stays_right() -> None:
-    printed = _remembering(lambda value: value.isoformat(), size=3)
-    values = [AT + timedelta(seconds=i) for i in range(10)]
-
-    for _ in range(2):
-        assert [printed(v) for v in values] == [v.isoformat() for v in values]
 
 
 async def test_error_cases_report_a_located_error() -> None:

@@ -1,11 +1,11 @@
-"""Given the one schema extension, when operations repeat, then each still gets exactly its
-own validation verdict from the cache (keyed by the parsed document's identity)."""
+"""Given the schema's operation extensions, when operations repeat, then each still gets
+exactly its own validation verdict from the caches."""
 
 from __future__ import annotations
 
 import strawberry
 
-from mailsage_gql.graphql.schema import operation_policy
+from mailsage_gql.graphql.schema import operation_extensions
 
 
 @strawberry.type
@@ -17,7 +17,7 @@ class Query:
 
 def schema(cache_size: int = 256) -> strawberry.Schema:
     return strawberry.Schema(
-        query=Query, extensions=[operation_policy([], max_tokens=1000, cache_size=cache_size)]
+        query=Query, extensions=operation_extensions([], max_tokens=1000, cache_size=cache_size)
     )
 
 

@@ -37,3 +37,28 @@ def test_zero_rate_disables_limiting() -> None:
     limiter = RateLimiter(rate=0, burst=0, clock=FakeClock())
     for _ in range(1000):
         limiter.check("k")
+
+
+def test_a_bucket_forgotten_after_refilling_answers_as_if_remembered() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=2.0, burst=3, clock=clock)
+    for _ in range(3):
+        limiter.check("k")
+
+    clock.now = 1.5  # burst / rate: full again, and forgotten
+    for _ in range(3):
+        limiter.check("k")
+    with pytest.raises(RateLimitedError):
+        limiter.check("k")
+
+
+def test_at_most_size_buckets_the_least_recently_used_going_first() -> None:
+    limiter = RateLimiter(rate=1.0, burst=1, size=2, clock=FakeClock())
+    limiter.check("a")
+    limiter.check("b")
+
+    limiter.check("c")  # "a" is forgotten: it may spend its burst again
+
+    limiter.check("a")
+    with pytest.raises(RateLimitedError):
+        limiter.check("a")
