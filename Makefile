@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint schema migrations clean
+.PHONY: run test test-fast lint schema migrations clean ui
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { command -v apt-get >/dev/null && apt-get update -qq && \
@@ -29,6 +29,11 @@ lint: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -m mailsage_gql.graphql.export > schema/schema.graphql
+
+# The console's assets (mailsage_gql/console_dist) are committed, so `make run` needs no Node.
+# Rebuild them after changing ui/ or the schema; a test checks they match the sources.
+ui:
+	cd ui && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
