@@ -91,8 +91,8 @@ export function Messages({ api }: { api: Api }) {
               <tr>
                 <th scope="col">Status</th>
                 <th scope="col">Subject</th>
-                <th scope="col">To</th>
-                <th scope="col">Created</th>
+                <th scope="col" class="wide-only">To</th>
+                <th scope="col" class="wide-only">Created</th>
               </tr>
             </thead>
             <tbody>
@@ -103,9 +103,12 @@ export function Messages({ api }: { api: Api }) {
                   </td>
                   <td>
                     <a href={href({ page: "message", id: m.id })}>{m.subject || "(no subject)"}</a>
+                    <span class="narrow-only muted">
+                      to {m.to.join(", ")}, {utc(m.createdAt)}
+                    </span>
                   </td>
-                  <td>{m.to.join(", ")}</td>
-                  <td>{utc(m.createdAt)}</td>
+                  <td class="wide-only">{m.to.join(", ")}</td>
+                  <td class="wide-only">{utc(m.createdAt)}</td>
                 </tr>
               ))}
             </tbody>
