@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-fast lint schema migrations clean ui
+.PHONY: run test test-fast lint schema migrations clean ui screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { command -v apt-get >/dev/null && apt-get update -qq && \
@@ -40,6 +40,10 @@ schema: $(STAMP)
 # Rebuild them after changing ui/ or the schema; a test checks they match the sources.
 ui:
 	cd ui && npm ci --no-audit --no-fund && npm run build
+
+# The console's pages at 1280 and 360 px, seeded and driven like the browser tests.
+screenshots: $(STAMP) $(CHROMIUM)
+	MAILSAGE_SCREENSHOTS=docs/console $(BIN)/pytest -q tests/browser/test_screenshots.py -k sqlite
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
