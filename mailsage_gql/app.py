@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from mailsage_gql import database
+from mailsage_gql import console, database
 from mailsage_gql.delivery.clock import SYSTEM_CLOCK, Clock
 from mailsage_gql.errors import MailsageError
 from mailsage_gql.events.hub import EventHub
@@ -120,6 +120,7 @@ def create_app(
             WebSocketRoute("/graphql", graphql),
             *rest_smtp_configs.routes,
             *rest_emails.routes,
+            *console.routes(),
         ],
         middleware=middleware,
         exception_handlers={
