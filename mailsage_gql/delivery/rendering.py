@@ -1,10 +1,8 @@
 """Rendering a queued message into RFC 5322 bytes; pure, no I/O.
 
-Hand-written rather than built with `email.message.EmailMessage`: the stdlib header registry
-re-parses every address it is given and cost about 1.5 ms a message, the largest single cost
-of the delivery hot path. Everything rendered here was validated on the way in (addresses by
-email-validator, no CR/LF/NUL in any header value), so headers can be written directly; only
-non-ASCII text needs encoding (RFC 2047 words in headers, quoted-printable bodies).
+Contract: every input was validated on the way in (addresses by email-validator, no CR/LF/NUL
+in any header value), so headers are written directly; only non-ASCII text is encoded (RFC
+2047 words in headers, quoted-printable bodies). Header lines stay within 998 octets.
 """
 
 from __future__ import annotations
