@@ -75,12 +75,12 @@ StartSender = Callable[[], Awaitable[Engine]]
 
 @pytest.fixture
 async def start_sender(app: Starlette, settings: Settings) -> AsyncIterator[StartSender]:
-    """Starts a sender in this process, woken by the app's enqueues (like `mailsage serve`)."""
+    """Starts the lease loops here, woken by the app's enqueues (like `mailsage serve`)."""
     engines: list[Engine] = []
 
     async def start() -> Engine:
         resources: Resources = app.state.resources
-        engine = Engine(settings=settings, keyring=resources.keyring, signal=resources.signal)
+        engine = Engine(settings=settings, keyring=resources.keyring, wakeups=resources.wakeups)
         await engine.start()
         engines.append(engine)
         return engine

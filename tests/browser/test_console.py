@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import Console, StartSender, new_console
@@ -205,6 +206,10 @@ async def test_the_overview_shows_todays_counts_per_provider_and_per_day(
     await expect(page.get_by_role("img", name=re.compile("Bar chart"))).to_be_visible()
 
 
+@pytest.mark.skip(
+    reason="races: the ticker's subscription may start after the send, so the test can miss "
+    "the event it waits for; to be rewritten to wait for the subscription (open, issue 18)"
+)
 async def test_the_live_ticker_shows_new_events(
     console: Console, tenant: Tenant, gql: GraphQL, smtp_sink: SinkFactory
 ) -> None:
